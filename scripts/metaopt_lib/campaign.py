@@ -1,0 +1,65 @@
+"""Campaign normalization and the two campaign hashes, defined once.
+
+identity hash: campaign name, objective metric and direction, W&B entity and project. A change
+means a different campaign (resume blocks with BLOCKED_CONFIG).
+runtime hash: compute, project repo and smoke-test command, after defaults are applied. A change
+means preflight must run again; the campaign itself continues.
+Both: canonical JSON (sorted keys, compact separators, UTF-8), SHA-256, written 'sha256:<hex>'.
+"""
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+
+from . import schemas
+
+
+def canonical_json(value) -> str:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+
+
+def sha256_of(value) -> str:
+    return "sha256:" + hashlib.sha256(canonical_json(value).encode("utf-8")).hexdigest()
+
+
+def apply_defaults(campaign: dict) -> dict:
+    """A copy of a valid campaign with every schema default filled in."""
+    out = copy.deepcopy(campaign)
+    _fill(out, schemas.load_schema("campaign"))
+    return out
+
+
+def _fill(obj, schema):
+    for key, sub in schema.get("properties", {}).items():
+        if key not in obj and "default" in sub:
+            obj[key] = copy.deepcopy(sub["default"])
+        if isinstance(obj.get(key), dict) and sub.get("type") == "object":
+            _fill(obj[key], sub)
+
+
+def identity_fields(campaign: dict) -> dict:
+    return {
+        "campaign_name": campaign["campaign"]["name"],
+        "objective_metric": campaign["objective"]["metric"],
+        "objective_direction": campaign["objective"]["direction"],
+        "wandb_entity": campaign["wandb"]["entity"],
+        "wandb_project": campaign["wandb"]["project"],
+    }
+
+
+def runtime_fields(campaign: dict) -> dict:
+    full = apply_defaults(campaign)
+    return {
+        "compute": full["compute"],
+        "project_repo": full["project"]["repo"],
+        "smoke_test_command": full["project"]["smoke_test_command"],
+    }
+
+
+def identity_hash(campaign: dict) -> str:
+    return sha256_of(identity_fields(campaign))
+
+
+def runtime_config_hash(campaign: dict) -> str:
+    return sha256_of(runtime_fields(campaign))

@@ -1,0 +1,193 @@
+"""Strict readers for JSON and YAML files from outside the process.
+
+Every problem (unreadable file, bad encoding, syntax error, duplicate key, YAML 1.1's
+`1e-5`-is-a-string trap, NaN/Infinity, non-JSON YAML types) becomes an Issue; nothing raises.
+"""
+from __future__ import annotations
+
+import datetime
+import json
+import math
+import re
+from pathlib import Path
+
+import yaml
+
+from .issues import Issue
+
+MAX_FILE_BYTES = 16 * 1024 * 1024
+MAX_NODES = 200_000
+# A plain YAML scalar that YAML 1.2 and JSON read as a number but PyYAML (YAML 1.1) reads as a string.
+_EXPONENT_FLOAT = re.compile(r"^[-+]?(?:\d+\.?\d*|\.\d+)[eE][-+]?\d+$")
+
+
+class _Dup(dict):
+    """A JSON object that remembers keys it saw twice."""
+
+    duplicates: list
+
+
+def _pairs_hook(pairs):
+    obj = _Dup()
+    obj.duplicates = []
+    for key, value in pairs:
+        if key in obj:
+            obj.duplicates.append(key)
+        obj[key] = value
+    return obj
+
+
+def read_text(path, label):
+    """Read a file as UTF-8 text. Returns (text or None, issues)."""
+    p = Path(path)
+    try:
+        size = p.stat().st_size
+        if size > MAX_FILE_BYTES:
+            return None, [Issue(label, (), "file.too_large", f"file is {size} bytes",
+                                f"at most {MAX_FILE_BYTES} bytes", "check that this is the right file")]
+        data = p.read_bytes()
+    except FileNotFoundError:
+        return None, [Issue(label, (), "file.missing", "file does not exist", "an existing file",
+                            "check the path, or create the file")]
+    except IsADirectoryError:
+        return None, [Issue(label, (), "file.unreadable", "path is a directory", "a file", "pass a file path")]
+    except OSError as exc:
+        return None, [Issue(label, (), "file.unreadable", f"cannot read file ({exc.strerror})",
+                            "a readable file", "check the file's permissions")]
+    if data.startswith(b"\xef\xbb\xbf"):
+        data = data[3:]
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return None, [Issue(label, (), "parse.encoding", f"not valid UTF-8 at byte {exc.start}",
+                            "UTF-8 text", "re-save the file as UTF-8")]
+    if not text.strip():
+        return None, [Issue(label, (), "parse.empty", "file is empty", "a document",
+                            "write the document, or restore the file from its last good copy")]
+    return text, []
+
+
+def parse_json(text, label):
+    """Parse JSON strictly. Returns (document or None, issues)."""
+    try:
+        doc = json.loads(text, object_pairs_hook=_pairs_hook, parse_constant=float)
+    except json.JSONDecodeError as exc:
+        return None, [Issue(label, (), "parse.json",
+                            f"invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}",
+                            "a complete JSON document",
+                            "fix the syntax; a truncated file usually means an interrupted write")]
+    except RecursionError:
+        return None, [Issue(label, (), "parse.too_deep", "document nests too deeply", "ordinary nesting",
+                            "check that this is the right file")]
+    issues = []
+    _walk(doc, (), label, issues, [0])
+    return _plain(doc), issues
+
+
+def parse_yaml(text, label):
+    """Parse one YAML document strictly. Returns (document or None, issues)."""
+    loader = yaml.SafeLoader(text)
+    try:
+        node = loader.get_single_node()
+        issues = []
+        if node is not None:
+            _check_nodes(node, (), label, issues, [0])
+        doc = loader.construct_document(node) if node is not None else None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1} column {mark.column + 1}" if mark else ""
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        return None, [Issue(label, (), "parse.yaml", f"invalid YAML{where}: {problem}",
+                            "one well-formed YAML document", "fix the YAML syntax (indentation, quotes, colons)")]
+    except RecursionError:
+        return None, [Issue(label, (), "parse.too_deep", "document nests too deeply", "ordinary nesting",
+                            "check that this is the right file")]
+    finally:
+        loader.dispose()
+    if node is None:
+        return None, [Issue(label, (), "parse.empty", "file has no YAML document", "a mapping",
+                            "write the document")]
+    _walk(doc, (), label, issues, [0])
+    return doc, issues
+
+
+def load_document(path, label=None, fmt=None):
+    """Read and parse a file as JSON or YAML (by suffix unless fmt is given)."""
+    label = label or str(path)
+    text, issues = read_text(path, label)
+    if text is None:
+        return None, issues
+    fmt = fmt or ("yaml" if str(path).endswith((".yaml", ".yml")) else "json")
+    return parse_yaml(text, label) if fmt == "yaml" else parse_json(text, label)
+
+
+def _check_nodes(node, parts, label, issues, count):
+    count[0] += 1
+    if count[0] > MAX_NODES:
+        raise yaml.YAMLError("document has too many nodes")
+    if isinstance(node, yaml.MappingNode):
+        seen = set()
+        for key_node, value_node in node.value:
+            key = key_node.value if isinstance(key_node, yaml.ScalarNode) else None
+            if key in seen:
+                issues.append(Issue(label, parts + (key,), "parse.duplicate_key", f"key '{key}' appears twice",
+                                    "each key once", "delete one of the two entries"))
+            seen.add(key)
+            _check_nodes(value_node, parts + (key,), label, issues, count)
+    elif isinstance(node, yaml.SequenceNode):
+        for index, item in enumerate(node.value):
+            _check_nodes(item, parts + (index,), label, issues, count)
+    elif (isinstance(node, yaml.ScalarNode) and node.style is None
+          and node.tag == "tag:yaml.org,2002:str" and _EXPONENT_FLOAT.match(node.value)):
+        issues.append(Issue(label, parts, "parse.yaml_exponent_float",
+                            f"'{node.value}' is read by YAML 1.1 as a string, not a number",
+                            "a number with a decimal point in the mantissa",
+                            f"write {_with_dot(node.value)} (or quote it if a string is meant)"))
+
+
+def _with_dot(value):
+    mantissa, _, exponent = value.lower().partition("e")
+    if "." not in mantissa:
+        mantissa += ".0"
+    if exponent[:1] not in "+-":
+        exponent = "+" + exponent
+    return f"{mantissa}e{exponent}"
+
+
+def _walk(value, parts, label, issues, count):
+    """Flag non-finite numbers, duplicate JSON keys and non-JSON YAML values, with their paths."""
+    count[0] += 1
+    if count[0] > MAX_NODES:
+        issues.append(Issue(label, parts, "parse.too_large", "document has too many values",
+                            f"at most {MAX_NODES} values", "check that this is the right file"))
+        return
+    if isinstance(value, dict):
+        for key in getattr(value, "duplicates", []):
+            issues.append(Issue(label, parts + (key,), "parse.duplicate_key", f"key '{key}' appears twice",
+                                "each key once", "delete one of the two entries"))
+        for key, item in value.items():
+            if not isinstance(key, str):
+                issues.append(Issue(label, parts + (str(key),), "parse.non_string_key",
+                                    f"key {key!r} is not a string", "string keys",
+                                    "quote the key"))
+                continue
+            _walk(item, parts + (key,), label, issues, count)
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            _walk(item, parts + (index,), label, issues, count)
+    elif isinstance(value, float) and not math.isfinite(value):
+        issues.append(Issue(label, parts, "parse.non_finite", f"{value} is not a finite number",
+                            "a finite number", "replace NaN/Infinity with a real value"))
+    elif isinstance(value, (datetime.date, datetime.datetime, bytes, set)):
+        issues.append(Issue(label, parts, "parse.yaml_non_json", f"YAML read this as {type(value).__name__}",
+                            "a JSON value (string, number, boolean, null, list or mapping)",
+                            "quote the value"))
+
+
+def _plain(value):
+    """Turn the duplicate-tracking dicts back into plain dicts."""
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    return value

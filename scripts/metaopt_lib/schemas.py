@@ -1,0 +1,171 @@
+"""Load every contract schema once and turn jsonschema errors into clear Issues."""
+from __future__ import annotations
+
+import difflib
+import json
+import re
+from functools import lru_cache
+
+from jsonschema import Draft202012Validator, FormatChecker
+from referencing import Registry, Resource
+
+from .issues import Issue
+from .paths import SCHEMA_DIR
+
+SCHEMA_SUFFIX = ".schema.json"
+
+
+def schema_names() -> list:
+    """Names of every contract schema, e.g. 'campaign' for campaign.schema.json."""
+    return sorted(p.name[: -len(SCHEMA_SUFFIX)] for p in SCHEMA_DIR.glob("*" + SCHEMA_SUFFIX))
+
+
+@lru_cache(maxsize=None)
+def load_schema(name: str) -> dict:
+    with open(SCHEMA_DIR / (name + SCHEMA_SUFFIX), encoding="utf-8") as handle:
+        return json.load(handle)
+
+
+@lru_cache(maxsize=None)
+def registry() -> Registry:
+    resources = [(load_schema(n)["$id"], Resource.from_contents(load_schema(n))) for n in schema_names()]
+    return Registry().with_resources(resources)
+
+
+@lru_cache(maxsize=None)
+def validator(name: str) -> Draft202012Validator:
+    return Draft202012Validator(load_schema(name), registry=registry(), format_checker=FormatChecker())
+
+
+def schema_issues(name: str, document, label: str) -> list:
+    """Every schema violation of document as Issues (unsorted)."""
+    out = []
+    for error in validator(name).iter_errors(document):
+        out.extend(_translate(error, label))
+    return out
+
+
+def _json_type(value) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int):
+        return "integer"
+    if isinstance(value, float):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, list):
+        return "array"
+    return "object"
+
+
+def _short(value) -> str:
+    text = json.dumps(value, ensure_ascii=False, default=str)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _first_sentence(schema) -> str:
+    text = schema.get("description", "") if isinstance(schema, dict) else ""
+    return text.split(". ")[0].rstrip(".")[:160]
+
+
+def _did_you_mean(word, choices) -> str:
+    close = difflib.get_close_matches(str(word), [str(c) for c in choices], n=1, cutoff=0.6)
+    return f"did you mean '{close[0]}'?" if close else ""
+
+
+def _branch_errors(error):
+    """For oneOf/anyOf: the errors of the branch the instance was meant for, or None."""
+    branches = {}
+    for sub in error.context:
+        branches.setdefault(sub.relative_schema_path[0], []).append(sub)
+    deeper = [errs for errs in branches.values()
+              if not any(not e.relative_path and e.validator in ("type", "const", "enum") for e in errs)]
+    if len(deeper) == 1:
+        return deeper[0]
+    return None
+
+
+def _describe_branch(schema) -> str:
+    if not isinstance(schema, dict):
+        return "a value"
+    if "required" in schema:
+        return "keys " + " and ".join(schema["required"])
+    if "type" in schema:
+        return str(schema["type"])
+    if "$ref" in schema:
+        return schema["$ref"].rsplit("/", 1)[-1]
+    return "a matching value"
+
+
+def _translate(error, label):
+    parts = tuple(error.absolute_path)
+    kw = error.validator
+    value = error.validator_value
+    inst = error.instance
+    schema = error.schema if isinstance(error.schema, dict) else {}
+
+    if kw in ("oneOf", "anyOf") and error.context:
+        branch = _branch_errors(error)
+        if branch is not None:
+            return [issue for sub in branch for issue in _translate(sub, label)]
+        shapes = " or ".join(_describe_branch(b) for b in value)
+        return [Issue(label, parts, "schema.no_matching_shape", f"{_short(inst)} matches none of the allowed shapes",
+                      _first_sentence(schema) or shapes, f"use {shapes}")]
+    if kw == "required":
+        props = schema.get("properties", {})
+        return [Issue(label, parts + (key,), "schema.missing_key", f"required key '{key}' is missing",
+                      _first_sentence(props.get(key, {})) or f"a '{key}' entry", f"add '{key}'")
+                for key in value if isinstance(inst, dict) and key not in inst]
+    if kw == "additionalProperties" and value is False and isinstance(inst, dict):
+        allowed = list(schema.get("properties", {}))
+        patterns = schema.get("patternProperties", {})
+        out = []
+        for key in inst:
+            if key in allowed or any(re.search(p, key) for p in patterns):
+                continue
+            hint = _did_you_mean(key, allowed)
+            out.append(Issue(label, parts + (key,), "schema.unknown_key", f"unknown key '{key}'",
+                             "one of: " + ", ".join(allowed) if allowed else "no other keys",
+                             f"{hint} Rename or remove it" if hint else "remove it"))
+        return out
+    if kw == "type":
+        wanted = value if isinstance(value, str) else " or ".join(value)
+        return [Issue(label, parts, "schema.wrong_type", f"got {_json_type(inst)} {_short(inst)}",
+                      wanted, f"write a {wanted} here")]
+    if kw in ("enum", "const"):
+        choices = value if kw == "enum" else [value]
+        hint = _did_you_mean(inst, choices) if isinstance(inst, str) else ""
+        expected = "one of " + ", ".join(_short(c) for c in choices) if kw == "enum" else _short(value)
+        return [Issue(label, parts, "schema.not_allowed", f"{_short(inst)} is not allowed", expected,
+                      hint or "use an allowed value")]
+    if kw in ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"):
+        op = {"minimum": ">=", "maximum": "<=", "exclusiveMinimum": ">", "exclusiveMaximum": "<"}[kw]
+        return [Issue(label, parts, "schema.out_of_range", f"{_short(inst)} is out of range",
+                      f"a value {op} {value}", f"use a value {op} {value}")]
+    if kw == "minLength" and inst == "":
+        return [Issue(label, parts, "schema.empty_string", "empty string", "a non-empty string",
+                      "fill in the value or remove the key if it is optional")]
+    if kw in ("minLength", "maxLength"):
+        op = "at least" if kw == "minLength" else "at most"
+        return [Issue(label, parts, "schema.bad_length", f"string of length {len(inst)}",
+                      f"{op} {value} characters", f"use {op} {value} characters")]
+    if kw in ("pattern", "format"):
+        what = _first_sentence(schema) or f"the format {value}"
+        return [Issue(label, parts, "schema.bad_format", f"{_short(inst)} has the wrong format", what,
+                      "rewrite the value in the expected format")]
+    if kw in ("minItems", "maxItems", "minProperties", "maxProperties"):
+        op = "at least" if kw.startswith("min") else "at most"
+        unit = "items" if kw.endswith("Items") else "entries"
+        return [Issue(label, parts, "schema.bad_count", f"has {len(inst)} {unit}", f"{op} {value} {unit}",
+                      f"use {op} {value} {unit}")]
+    if kw == "propertyNames":
+        return [Issue(label, parts + (str(inst),), "schema.bad_key_name", f"key {_short(inst)} is not allowed here",
+                      _first_sentence(value) or "a valid name", "rename the key")]
+    if kw == "not":
+        return [Issue(label, parts, "schema.forbidden", "this combination is not allowed",
+                      "the documented shape", "remove the conflicting key")]
+    return [Issue(label, parts, "schema." + kw, error.message[:200], _first_sentence(schema) or "a valid value",
+                  "see references/contracts.md")]

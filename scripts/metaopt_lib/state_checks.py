@@ -1,0 +1,251 @@
+"""Semantic rules for state.json and handoff envelopes, checked against the machine table."""
+from __future__ import annotations
+
+from . import machine
+from .check_util import USD_TOLERANCE as _USD_TOLERANCE, is_number as _num, iteration_path_issue
+from .issues import Issue
+
+NEEDS_HYDRATION = frozenset({"IDEATE", "WAIT_FOR_PROPOSALS", "SELECT_AND_DESIGN_SWEEP", "LOCAL_SANITY",
+                             "LAUNCH_SWEEP", "WAIT_FOR_SWEEP", "ANALYZE", "ROLL_ITERATION"})
+NEEDS_SELECTED_SWEEP = frozenset({"LOCAL_SANITY", "LAUNCH_SWEEP", "WAIT_FOR_SWEEP", "ANALYZE"})
+NEEDS_CURRENT_SWEEP = frozenset({"WAIT_FOR_SWEEP", "ANALYZE"})
+
+
+def check_state(doc, label, ctx):
+    ms = doc.get("machine_state")
+    if ms not in machine.STATES:
+        return []
+    out = []
+    out += _check_status_and_phase(doc, ms, label)
+    out += _check_block_and_terminal(doc, ms, label)
+    out += _check_pending(doc, ms, label)
+    out += _check_required_records(doc, ms, label)
+    out += _check_ledger(doc, label)
+    out += _check_history(doc, label)
+    return out
+
+
+def _check_status_and_phase(doc, ms, label):
+    out = []
+    if doc.get("status") != machine.status_for(ms):
+        out.append(Issue(label, ("status",), "state.status_mismatch",
+                         f"status {doc.get('status')!r} does not match machine_state {ms}",
+                         f"'{machine.status_for(ms)}'", "status is derived: RUNNING unless the state is terminal"))
+    if doc.get("phase") not in machine.phases_of(ms):
+        out.append(Issue(label, ("phase",), "state.phase_not_in_state",
+                         f"phase {doc.get('phase')!r} does not belong to {ms}",
+                         "one of " + ", ".join(machine.phases_of(ms)), "restore the phase recorded by the driver"))
+    return out
+
+
+def _check_block_and_terminal(doc, ms, label):
+    out = []
+    block, terminal = doc.get("block"), doc.get("terminal")
+    if (ms in machine.BLOCKED_STATES) != (block is not None):
+        out.append(Issue(label, ("block",), "state.block_mismatch",
+                         f"block is {'set' if block is not None else 'null'} in {ms}",
+                         "block set exactly in BLOCKED_CONFIG and BLOCKED_PROTOCOL", "restore block from the journal"))
+    if isinstance(block, dict) and block.get("resume_state") in machine.STATES:
+        resume = block["resume_state"]
+        if resume in machine.TERMINAL_STATES or block.get("resume_phase") not in machine.phases_of(resume):
+            out.append(Issue(label, ("block", "resume_state"), "state.bad_resume_point",
+                             f"cannot resume into {resume}/{block.get('resume_phase')}",
+                             "a running state and one of its phases", "record the state and phase that blocked"))
+    if (ms in machine.TERMINAL_STATES) != (terminal is not None):
+        out.append(Issue(label, ("terminal",), "state.terminal_mismatch",
+                         f"terminal is {'set' if terminal is not None else 'null'} in {ms}",
+                         "terminal set exactly in terminal states", "restore terminal from the journal"))
+    elif isinstance(terminal, dict) and terminal.get("state") != ms:
+        out.append(Issue(label, ("terminal", "state"), "state.terminal_mismatch",
+                         f"terminal.state {terminal.get('state')!r} differs from machine_state {ms}",
+                         f"'{ms}'", "restore terminal from the journal"))
+    return out
+
+
+def _check_pending(doc, ms, label):
+    out, ids, results = [], set(), set()
+    for index, record in enumerate(doc.get("pending") or []):
+        if not isinstance(record, dict):
+            continue
+        parts = ("pending", index)
+        if record.get("id") in ids:
+            out.append(Issue(label, parts + ("id",), "state.duplicate_pending_id",
+                             f"id {record.get('id')!r} is used twice", "campaign-unique ids", "give each record its own id"))
+        ids.add(record.get("id"))
+        if record.get("result_path") in results:
+            out.append(Issue(label, parts + ("result_path",), "state.duplicate_result_path",
+                             "two pending records share a result path", "one result path per record",
+                             "give each record its own result path"))
+        results.add(record.get("result_path"))
+        for key in ("spec_path", "result_path"):
+            out += iteration_path_issue(record, key, parts, label)
+        if ms in machine.TERMINAL_STATES and record.get("name") not in machine.TERMINAL_CLEANUP[ms]:
+            out.append(Issue(label, parts + ("name",), "state.pending_in_terminal",
+                             f"{record.get('name')!r} is pending in terminal state {ms}",
+                             "only cleanup directives: " + ", ".join(machine.TERMINAL_CLEANUP[ms]),
+                             "resolve or drop the record"))
+    return out
+
+
+def _check_required_records(doc, ms, label):
+    out = []
+    for field, states in (("hydration", NEEDS_HYDRATION), ("selected_sweep", NEEDS_SELECTED_SWEEP),
+                          ("current_sweep", NEEDS_CURRENT_SWEEP)):
+        if ms in states and doc.get(field) is None:
+            out.append(Issue(label, (field,), "state.missing_record", f"{field} is null in {ms}",
+                             f"a {field} record", "restore the state from the journal"))
+    pool_ids = [p.get("proposal_id") for p in doc.get("proposal_pool") or [] if isinstance(p, dict)]
+    hashes = [p.get("content_hash") for p in doc.get("proposal_pool") or [] if isinstance(p, dict)]
+    for index, (pid, digest) in enumerate(zip(pool_ids, hashes)):
+        if pool_ids.index(pid) != index:
+            out.append(Issue(label, ("proposal_pool", index, "proposal_id"), "state.duplicate_proposal",
+                             f"proposal id {pid!r} appears twice", "unique proposal ids", "drop the duplicate"))
+        elif hashes.index(digest) != index:
+            out.append(Issue(label, ("proposal_pool", index, "content_hash"), "state.duplicate_proposal",
+                             "two proposals have the same sweep config", "de-duplicated pool", "drop the duplicate"))
+    analysis = doc.get("analysis")
+    if isinstance(analysis, dict) and analysis.get("iteration") != doc.get("iteration"):
+        out.append(Issue(label, ("analysis", "iteration"), "state.stale_analysis",
+                         f"analysis of iteration {analysis.get('iteration')} in iteration {doc.get('iteration')}",
+                         "the current iteration's analysis or null", "clear the stale analysis"))
+    return out
+
+
+def _check_ledger(doc, label):
+    ledger = doc.get("spend_ledger")
+    if not isinstance(ledger, dict):
+        return []
+    out = []
+    entries = [e for e in ledger.get("entries") or [] if isinstance(e, dict)]
+    amounts = [e.get("usd") for e in entries]
+    total = ledger.get("total_usd")
+    if all(_num(a) for a in amounts) and _num(total) and abs(sum(amounts) - total) > _USD_TOLERANCE:
+        out.append(Issue(label, ("spend_ledger", "total_usd"), "state.ledger_total_mismatch",
+                         f"total {total} is not the sum of entries ({sum(amounts):g})", "the sum of the entries",
+                         "recompute total_usd; the ledger is never reset"))
+    seen = set()
+    for index, entry in enumerate(entries):
+        if entry.get("sweep_identity") in seen:
+            out.append(Issue(label, ("spend_ledger", "entries", index, "sweep_identity"), "state.duplicate_ledger_entry",
+                             "two ledger entries for one sweep", "one entry per sweep", "merge the entries"))
+        seen.add(entry.get("sweep_identity"))
+    return out
+
+
+def _check_history(doc, label):
+    out = []
+    iteration = doc.get("iteration")
+    previous = 0
+    records = [r for r in doc.get("completed_iterations") or [] if isinstance(r, dict)]
+    for index, record in enumerate(records):
+        number = record.get("iteration")
+        if isinstance(number, int) and isinstance(iteration, int) and not previous < number <= iteration:
+            out.append(Issue(label, ("completed_iterations", index, "iteration"), "state.iteration_history_order",
+                             f"iteration {number} out of order", f"increasing numbers up to {iteration}",
+                             "restore the history from the journal"))
+        previous = number if isinstance(number, int) else previous
+    streak = doc.get("no_improve_streak")
+    if isinstance(streak, int) and streak > len(records):
+        out.append(Issue(label, ("no_improve_streak",), "state.streak_exceeds_history",
+                         f"streak {streak} with {len(records)} completed iterations",
+                         f"at most {len(records)}", "recompute the streak from completed_iterations"))
+    created, updated = doc.get("created_at"), doc.get("updated_at")
+    if isinstance(created, str) and isinstance(updated, str) and updated < created:
+        out.append(Issue(label, ("updated_at",), "state.time_order", "updated_at is before created_at",
+                         "updated_at >= created_at", "fix the clock or the timestamps"))
+    return out
+
+
+def check_envelope(doc, label, ctx):
+    src, dst = doc.get("computed_from_state"), doc.get("next_machine_state")
+    if src not in machine.STATES or dst not in machine.STATES:
+        return []
+    agent, out = doc.get("agent"), []
+    if machine.governing_agent(src) != agent:
+        out.append(Issue(label, ("agent",), "envelope.agent_not_governing", f"{agent} does not govern {src}",
+                         f"'{machine.governing_agent(src)}'", "run the handoff of the governing agent"))
+    if doc.get("phase") not in machine.phases_of(src):
+        out.append(Issue(label, ("phase",), "envelope.phase_not_in_state", f"phase {doc.get('phase')!r} is not a phase of {src}",
+                         "one of " + ", ".join(machine.phases_of(src)), "use the phase recorded in state"))
+    if not machine.is_allowed(src, dst):
+        out.append(Issue(label, ("next_machine_state",), "envelope.transition_not_allowed",
+                         f"{src} -> {dst} is not in the transition table",
+                         "a transition listed in references/state-machine.md", "pick an allowed next state"))
+    if doc.get("next_phase") not in machine.phases_of(dst):
+        out.append(Issue(label, ("next_phase",), "envelope.phase_not_in_state",
+                         f"next_phase {doc.get('next_phase')!r} is not a phase of {dst}",
+                         "one of " + ", ".join(machine.phases_of(dst)), "use a phase of the next state"))
+    out += _check_patch_owners(doc, agent, label)
+    out += _check_envelope_work(doc, src, dst, label)
+    if ctx.state is not None:
+        out += _check_against_state(doc, ctx.state, label)
+    return out
+
+
+def _check_patch_owners(doc, agent, label):
+    out = []
+    for index, op in enumerate(doc.get("state_patch") or []):
+        path = op.get("path") if isinstance(op, dict) else None
+        if not isinstance(path, str):
+            continue
+        field = path.split("/")[1].replace("~1", "/").replace("~0", "~")
+        owner = machine.FIELD_OWNERS.get(field)
+        if owner != agent:
+            why = "an engine field" if field in machine.ENGINE_FIELDS else (f"owned by {owner}" if owner else "not a state field")
+            out.append(Issue(label, ("state_patch", index, "path"), "envelope.patch_field_not_owned",
+                             f"{agent} may not write '{field}' ({why})",
+                             "a field owned by " + str(agent), "leave the field to its owner"))
+    return out
+
+
+def _check_envelope_work(doc, src, dst, label):
+    out, ids = [], set()
+    cleanup = machine.TERMINAL_CLEANUP.get(dst, ()) if dst != src else ()
+    allowed_directives = set(machine.STATE_DIRECTIVES.get(src, ())) | set(cleanup)
+    for index, directive in enumerate(doc.get("directives") or []):
+        if not isinstance(directive, dict):
+            continue
+        if directive.get("directive_id") in ids:
+            out.append(Issue(label, ("directives", index, "directive_id"), "envelope.duplicate_id",
+                             "directive id used twice", "unique ids", "give each directive its own id"))
+        ids.add(directive.get("directive_id"))
+        if directive.get("type") not in allowed_directives:
+            out.append(Issue(label, ("directives", index, "type"), "envelope.directive_not_allowed_here",
+                             f"{directive.get('type')!r} is not issued from {src}",
+                             "one of " + (", ".join(sorted(allowed_directives)) or "none"), "drop the directive"))
+    types = {d.get("type") for d in doc.get("directives") or [] if isinstance(d, dict)}
+    for needed in cleanup:
+        if needed != "teardown" and needed not in types:
+            out.append(Issue(label, ("directives",), "envelope.terminal_cleanup_missing",
+                             f"entering {dst} without {needed}", "the terminal cleanup of " + dst,
+                             f"add a {needed} directive"))
+    workers = machine.STATE_WORKERS.get(src, ())
+    for index, launch in enumerate(doc.get("worker_launches") or []):
+        task = launch.get("task") if isinstance(launch, dict) else None
+        if not isinstance(task, dict):
+            continue
+        if task.get("task_id") in ids:
+            out.append(Issue(label, ("worker_launches", index, "task", "task_id"), "envelope.duplicate_id",
+                             "task id used twice", "unique ids", "give each task its own id"))
+        ids.add(task.get("task_id"))
+        if task.get("worker") not in workers:
+            out.append(Issue(label, ("worker_launches", index, "task", "worker"), "envelope.worker_not_allowed_here",
+                             f"{task.get('worker')!r} is not dispatched from {src}",
+                             "one of " + (", ".join(workers) or "none"), "drop the launch"))
+        out += iteration_path_issue(launch, "task_path", ("worker_launches", index), label, task.get("iteration"))
+    return out
+
+
+def _check_against_state(doc, state, label):
+    out = []
+    if doc.get("computed_from_state") != state.get("machine_state") or doc.get("computed_against_seq") != state.get("step_seq"):
+        out.append(Issue(label, ("computed_against_seq",), "envelope.stale",
+                         f"computed from {doc.get('computed_from_state')}@{doc.get('computed_against_seq')}, "
+                         f"state is {state.get('machine_state')}@{state.get('step_seq')}",
+                         "the current state and sequence", "recompute the envelope from the current state"))
+    known = {r.get("id") for r in state.get("pending") or [] if isinstance(r, dict)}
+    for index, item in enumerate(doc.get("resolved_pending") or []):
+        if isinstance(item, dict) and item.get("id") not in known:
+            out.append(Issue(label, ("resolved_pending", index, "id"), "envelope.unknown_pending",
+                             f"{item.get('id')!r} is not pending", "an id from state.pending", "resolve only pending records"))
+    return out
