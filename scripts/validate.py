@@ -25,8 +25,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from metaopt_lib import contracts  # noqa: E402
-
-EXIT_VALID, EXIT_INVALID, EXIT_USAGE = 0, 1, 2
+from metaopt_lib.conventions import EXIT_INVALID, EXIT_OK, EXIT_USAGE  # noqa: E402
 
 
 class _Parser(argparse.ArgumentParser):
@@ -94,7 +93,7 @@ def main(argv=None, out=None) -> int:
         return EXIT_INVALID
     _, issues = contracts.load_and_validate(kind, path, context=context)
     _report(out, path, kind, issues)
-    return EXIT_VALID if not issues else EXIT_INVALID
+    return EXIT_OK if not issues else EXIT_INVALID
 
 
 if __name__ == "__main__":

@@ -4,7 +4,8 @@ identity hash: campaign name, objective metric and direction, W&B entity and pro
 means a different campaign (resume blocks with BLOCKED_CONFIG).
 runtime hash: compute, project repo and smoke-test command, after defaults are applied. A change
 means preflight must run again; the campaign itself continues.
-Both: canonical JSON (sorted keys, compact separators, UTF-8), SHA-256, written 'sha256:<hex>'.
+Both: canonical JSON (sorted keys, compact separators, UTF-8, integral floats written as
+integers so 10 and 10.0 hash alike), SHA-256, written 'sha256:<hex>'.
 """
 from __future__ import annotations
 
@@ -16,7 +17,18 @@ from . import schemas
 
 
 def canonical_json(value) -> str:
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+    return json.dumps(_integral_floats_as_ints(value), sort_keys=True, separators=(",", ":"),
+                      ensure_ascii=False, allow_nan=False)
+
+
+def _integral_floats_as_ints(value):
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, dict):
+        return {k: _integral_floats_as_ints(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_integral_floats_as_ints(v) for v in value]
+    return value
 
 
 def sha256_of(value) -> str:

@@ -21,6 +21,10 @@ MAX_NODES = 200_000
 _EXPONENT_FLOAT = re.compile(r"^[-+]?(?:\d+\.?\d*|\.\d+)[eE][-+]?\d+$")
 
 
+class _TooLarge(Exception):
+    """The node walk exceeded MAX_NODES (e.g. a YAML alias bomb)."""
+
+
 class _Dup(dict):
     """A JSON object that remembers keys it saw twice."""
 
@@ -80,7 +84,10 @@ def parse_json(text, label):
         return None, [Issue(label, (), "parse.too_deep", "document nests too deeply", "ordinary nesting",
                             "check that this is the right file")]
     issues = []
-    _walk(doc, (), label, issues, [0])
+    try:
+        _walk(doc, (), label, issues, [0])
+    except _TooLarge:
+        return None, [_too_large(label, ())]
     return _plain(doc), issues
 
 
@@ -102,12 +109,17 @@ def parse_yaml(text, label):
     except RecursionError:
         return None, [Issue(label, (), "parse.too_deep", "document nests too deeply", "ordinary nesting",
                             "check that this is the right file")]
+    except _TooLarge:
+        return None, [_too_large(label, ())]
     finally:
         loader.dispose()
     if node is None:
         return None, [Issue(label, (), "parse.empty", "file has no YAML document", "a mapping",
                             "write the document")]
-    _walk(doc, (), label, issues, [0])
+    try:
+        _walk(doc, (), label, issues, [0])
+    except _TooLarge:
+        return None, [_too_large(label, ())]
     return doc, issues
 
 
@@ -124,7 +136,7 @@ def load_document(path, label=None, fmt=None):
 def _check_nodes(node, parts, label, issues, count):
     count[0] += 1
     if count[0] > MAX_NODES:
-        raise yaml.YAMLError("document has too many nodes")
+        raise _TooLarge()
     if isinstance(node, yaml.MappingNode):
         seen = set()
         for key_node, value_node in node.value:
@@ -145,6 +157,11 @@ def _check_nodes(node, parts, label, issues, count):
                             f"write {_with_dot(node.value)} (or quote it if a string is meant)"))
 
 
+def _too_large(label, parts):
+    return Issue(label, parts, "parse.too_large", "document has too many values (aliases included)",
+                 f"at most {MAX_NODES} values", "check that this is the right file")
+
+
 def _with_dot(value):
     mantissa, _, exponent = value.lower().partition("e")
     if "." not in mantissa:
@@ -158,9 +175,7 @@ def _walk(value, parts, label, issues, count):
     """Flag non-finite numbers, duplicate JSON keys and non-JSON YAML values, with their paths."""
     count[0] += 1
     if count[0] > MAX_NODES:
-        issues.append(Issue(label, parts, "parse.too_large", "document has too many values",
-                            f"at most {MAX_NODES} values", "check that this is the right file"))
-        return
+        raise _TooLarge()
     if isinstance(value, dict):
         for key in getattr(value, "duplicates", []):
             issues.append(Issue(label, parts + (key,), "parse.duplicate_key", f"key '{key}' appears twice",

@@ -1,0 +1,11 @@
+"""Conventions every script of the skill follows."""
+
+EXIT_OK = 0
+EXIT_INVALID = 1
+EXIT_USAGE = 2
+
+EXIT_CODES = {
+    EXIT_OK: "success; the JSON report on stdout says what was done",
+    EXIT_INVALID: "contract or input failure; the JSON report on stdout names every problem",
+    EXIT_USAGE: "usage error (bad arguments); usage on stderr, nothing on stdout",
+}

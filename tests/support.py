@@ -1,0 +1,57 @@
+"""Shared test setup: import path, skill paths, fixture discovery, in-process CLI calls."""
+from __future__ import annotations
+
+import io
+import json
+import sys
+from contextlib import redirect_stderr, redirect_stdout
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+SCRIPTS = ROOT / "scripts"
+if str(SCRIPTS) not in sys.path:
+    sys.path.insert(0, str(SCRIPTS))
+
+from metaopt_lib import contracts  # noqa: E402
+
+FIXTURES = ROOT / "fixtures"
+
+
+def fixture_kinds() -> list:
+    return sorted(p.name for p in FIXTURES.iterdir() if p.is_dir()) if FIXTURES.is_dir() else []
+
+
+def fixture_cases(kind: str) -> dict:
+    """cases.json of one kind: relative file name -> {description, rule?, path?, campaign?, task?, state?}."""
+    return json.loads((FIXTURES / kind / "cases.json").read_text(encoding="utf-8"))
+
+
+def listed_fixture_files(kind: str) -> list:
+    base = FIXTURES / kind
+    return sorted(p.relative_to(base).as_posix() for sub in ("valid", "invalid")
+                  for p in (base / sub).glob("*") if p.is_file())
+
+
+def context_for(case: dict) -> contracts.Context:
+    """Validation context named by a fixture case (campaign objective, answered task, current state)."""
+    objective = task_ctx = state = None
+    if case.get("campaign"):
+        objective = contracts.load_valid("campaign", ROOT / case["campaign"])["objective"]
+    if case.get("task"):
+        task_ctx = contracts.context_from_task(contracts.load_valid("worker-task", ROOT / case["task"]))
+    if case.get("state"):
+        state = contracts.load_valid("state", ROOT / case["state"])
+    return contracts.Context(objective=(task_ctx.objective if task_ctx else None) or objective,
+                             task_id=task_ctx.task_id if task_ctx else None,
+                             proposal_ids=task_ctx.proposal_ids if task_ctx else None, state=state)
+
+
+def run_cli(main, argv):
+    """Run a script's main(argv, out) in-process; returns (exit code, stdout text, stderr text)."""
+    out, err = io.StringIO(), io.StringIO()
+    with redirect_stderr(err), redirect_stdout(out):
+        try:
+            code = main(argv, out=out)
+        except SystemExit as exc:
+            code = exc.code
+    return code, out.getvalue(), err.getvalue()
