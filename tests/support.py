@@ -13,6 +13,7 @@ if str(SCRIPTS) not in sys.path:
     sys.path.insert(0, str(SCRIPTS))
 
 from metaopt_lib import contracts  # noqa: E402
+from metaopt_lib.rules import RULES  # noqa: E402,F401
 
 FIXTURES = ROOT / "fixtures"
 

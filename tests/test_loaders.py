@@ -51,7 +51,7 @@ class Readers(unittest.TestCase):
     def test_truncated_json_names_line_and_column(self):
         document, issues = loaders.load_document(self._file("a.json", '{"a": [1, 2'), "a.json")
         self.assertIsNone(document)
-        self.assertEqual(issues[0].rule, "parse.json")
+        self.assertEqual(issues[0].rule, "parse.json_syntax")
         self.assertIn("line 1 column", issues[0].problem)
 
     def test_json_nan_and_infinity_are_flagged_at_their_path(self):
@@ -91,8 +91,8 @@ class Readers(unittest.TestCase):
         self.assertEqual(sorted(rules), [("parse.non_string_key", "$['1']"), ("parse.yaml_non_json", "$.when")])
 
     def test_yaml_syntax_error_and_multiple_documents(self):
-        self.assertEqual(self._rules("a.yaml", "a: [1\n")[1][0][0], "parse.yaml")
-        self.assertEqual(self._rules("a.yaml", "a: 1\n---\nb: 2\n")[1][0][0], "parse.yaml")
+        self.assertEqual(self._rules("a.yaml", "a: [1\n")[1][0][0], "parse.yaml_syntax")
+        self.assertEqual(self._rules("a.yaml", "a: 1\n---\nb: 2\n")[1][0][0], "parse.yaml_syntax")
 
     def test_yaml_alias_bomb_is_bounded(self):
         lines = ["a: &a [x, x, x, x, x, x, x, x, x, x]"]
@@ -105,7 +105,7 @@ class Readers(unittest.TestCase):
 
     def test_yaml_python_tags_are_not_constructed(self):
         _, rules = self._rules("a.yaml", "a: !!python/object/apply:os.system ['true']\n")
-        self.assertEqual(rules[0][0], "parse.yaml")
+        self.assertEqual(rules[0][0], "parse.yaml_syntax")
 
 
 

@@ -8,8 +8,9 @@ from .paths import REFERENCES_DIR, SKILL_ROOT
 
 BEGIN = "<!-- BEGIN GENERATED: {name} -->"
 END = "<!-- END GENERATED -->"
-_BLOCK = re.compile(r"<!-- BEGIN GENERATED: ([a-z0-9-]+) -->\n(.*?)<!-- END GENERATED -->", re.S)
-_BEGIN_ANY = re.compile(r"<!-- BEGIN GENERATED: ([^ ]*) -->")
+# Markers count only on a line of their own, so prose may quote them.
+_BLOCK = re.compile(r"^<!-- BEGIN GENERATED: ([a-z0-9-]+) -->\n(.*?)^<!-- END GENERATED -->$", re.S | re.M)
+_BEGIN_ANY = re.compile(r"^<!-- BEGIN GENERATED: (.*) -->$", re.M)
 
 
 def doc_files() -> list:

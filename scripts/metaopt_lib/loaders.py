@@ -76,7 +76,7 @@ def parse_json(text, label):
     try:
         doc = json.loads(text, object_pairs_hook=_pairs_hook, parse_constant=float)
     except json.JSONDecodeError as exc:
-        return None, [Issue(label, (), "parse.json",
+        return None, [Issue(label, (), "parse.json_syntax",
                             f"invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}",
                             "a complete JSON document",
                             "fix the syntax; a truncated file usually means an interrupted write")]
@@ -104,7 +104,7 @@ def parse_yaml(text, label):
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1} column {mark.column + 1}" if mark else ""
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        return None, [Issue(label, (), "parse.yaml", f"invalid YAML{where}: {problem}",
+        return None, [Issue(label, (), "parse.yaml_syntax", f"invalid YAML{where}: {problem}",
                             "one well-formed YAML document", "fix the YAML syntax (indentation, quotes, colons)")]
     except RecursionError:
         return None, [Issue(label, (), "parse.too_deep", "document nests too deeply", "ordinary nesting",
