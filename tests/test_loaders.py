@@ -63,7 +63,15 @@ class Readers(unittest.TestCase):
         self.assertIn(("parse.duplicate_key", "$.a.b"), self._rules("a.json", '{"a": {"b": 1, "b": 2}}')[1])
 
     def test_deeply_nested_json_is_refused_cleanly(self):
-        self.assertEqual(self._rules("a.json", "[" * 100000 + "]" * 100000)[1][0][0], "parse.too_deep")
+        # 450 levels parse but would overflow recursive walkers; 100000 overflow the parser itself.
+        for depth in (loaders.MAX_DEPTH + 2, 450, 100000):
+            with self.subTest(depth=depth):
+                self.assertEqual(self._rules("a.json", "[" * depth + "]" * depth)[1], [("parse.too_deep", "$")])
+                self.assertEqual(self._rules("a.yaml", "[" * depth + "]" * depth)[1], [("parse.too_deep", "$")])
+
+    def test_nesting_up_to_the_limit_is_accepted(self):
+        depth = loaders.MAX_DEPTH
+        self.assertEqual(self._rules("a.json", "[" * depth + "]" * depth)[1], [])
 
     def test_yaml_exponent_without_dot_is_the_string_trap(self):
         document, rules = self._rules("a.yaml", "lr:\n  min: 1e-5\n  max: 1.0e-3\n")

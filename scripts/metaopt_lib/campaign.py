@@ -2,8 +2,8 @@
 
 identity hash: campaign name, objective metric and direction, W&B entity and project. A change
 means a different campaign (resume blocks with BLOCKED_CONFIG).
-runtime hash: compute, project repo and smoke-test command, after defaults are applied. A change
-means preflight must run again; the campaign itself continues.
+runtime hash: compute, and the project's repo, program, command and smoke-test command, after
+defaults are applied. A change means preflight must run again; the campaign itself continues.
 Both: canonical JSON (sorted keys, compact separators, UTF-8, integral floats written as
 integers so 10 and 10.0 hash alike), SHA-256, written 'sha256:<hex>'.
 """
@@ -62,10 +62,13 @@ def identity_fields(campaign: dict) -> dict:
 
 def runtime_fields(campaign: dict) -> dict:
     full = apply_defaults(campaign)
+    project = full["project"]
     return {
         "compute": full["compute"],
-        "project_repo": full["project"]["repo"],
-        "smoke_test_command": full["project"]["smoke_test_command"],
+        "project_repo": project["repo"],
+        "project_program": project["program"],
+        "project_command": project["command"],
+        "smoke_test_command": project["smoke_test_command"],
     }
 
 

@@ -5,7 +5,7 @@ from collections import namedtuple
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import document_checks, schemas, state_checks, sweep_checks
+from . import document_checks, envelope_checks, schemas, state_checks, sweep_checks
 from .issues import ContractError, sort_issues
 from .loaders import load_document
 
@@ -15,7 +15,7 @@ KINDS = {k.name: k for k in [
     Kind("campaign", "campaign", "yaml", document_checks.check_campaign,
          ("ml_metaopt_campaign.yaml", "ml_metaopt_campaign.yml"), "campaign file"),
     Kind("state", "state", "json", state_checks.check_state, ("state.json",), "campaign state"),
-    Kind("handoff-envelope", "handoff-envelope", "json", state_checks.check_envelope, (), "handoff envelope"),
+    Kind("handoff-envelope", "handoff-envelope", "json", envelope_checks.check_envelope, (), "handoff envelope"),
     Kind("directive", "directive", "json", document_checks.check_directive, (), "directive"),
     Kind("executor-result", "executor-result", "json", document_checks.check_executor_result, (), "executor result"),
     Kind("worker-task", "worker-task", "json", document_checks.check_worker_task, (), "worker task"),
@@ -58,7 +58,13 @@ def validate_document(kind: str, document, label: str, context: Context | None =
     spec = KINDS[kind]
     issues = schemas.schema_issues(spec.schema, document, label)
     if isinstance(document, dict):
-        issues += spec.check(document, label, context or Context())
+        try:
+            issues += spec.check(document, label, context or Context())
+        except (TypeError, AttributeError, KeyError, IndexError, ValueError):
+            # Semantic rules assume the shapes the schema guarantees. On a document the schema
+            # already rejected they run as far as its shapes allow; on a valid one a crash is a bug.
+            if not issues:
+                raise
     return sort_issues(issues)
 
 

@@ -1,6 +1,8 @@
 """Semantic rules for campaigns, worker tasks and results, directives, executor results and preflight."""
 from __future__ import annotations
 
+import json
+
 from .check_util import USD_TOLERANCE as _USD_TOLERANCE, is_number as _num, iteration_path_issue
 from .issues import Issue
 from .paths import SKILL_ROOT
@@ -122,7 +124,8 @@ def _smoke(details, status, label):
         verdict = timed_out or code == 0
         if passed != verdict:
             return [Issue(label, ("details", "passed"), "executor.smoke_verdict_mismatch",
-                          f"passed is {passed} for exit code {code!r}, timed_out {timed_out}",
+                          f"passed is {json.dumps(passed)} for exit code {json.dumps(code)}, "
+                          f"timed_out {json.dumps(timed_out)}",
                           "passed = exit code 0, or still running at the limit", "recompute the verdict")]
     return []
 

@@ -17,12 +17,17 @@ from .issues import Issue
 
 MAX_FILE_BYTES = 16 * 1024 * 1024
 MAX_NODES = 200_000
+MAX_DEPTH = 100
 # A plain YAML scalar that YAML 1.2 and JSON read as a number but PyYAML (YAML 1.1) reads as a string.
 _EXPONENT_FLOAT = re.compile(r"^[-+]?(?:\d+\.?\d*|\.\d+)[eE][-+]?\d+$")
 
 
 class _TooLarge(Exception):
     """The node walk exceeded MAX_NODES (e.g. a YAML alias bomb)."""
+
+
+class _TooDeep(Exception):
+    """The document nests deeper than MAX_DEPTH (no real contract file does)."""
 
 
 class _Dup(dict):
@@ -81,13 +86,14 @@ def parse_json(text, label):
                             "a complete JSON document",
                             "fix the syntax; a truncated file usually means an interrupted write")]
     except RecursionError:
-        return None, [Issue(label, (), "parse.too_deep", "document nests too deeply", "ordinary nesting",
-                            "check that this is the right file")]
+        return None, [_too_deep(label)]
     issues = []
     try:
         _walk(doc, (), label, issues, [0])
     except _TooLarge:
         return None, [_too_large(label, ())]
+    except _TooDeep:
+        return None, [_too_deep(label)]
     return _plain(doc), issues
 
 
@@ -107,8 +113,7 @@ def parse_yaml(text, label):
         return None, [Issue(label, (), "parse.yaml_syntax", f"invalid YAML{where}: {problem}",
                             "one well-formed YAML document", "fix the YAML syntax (indentation, quotes, colons)")]
     except RecursionError:
-        return None, [Issue(label, (), "parse.too_deep", "document nests too deeply", "ordinary nesting",
-                            "check that this is the right file")]
+        return None, [_too_deep(label)]
     except _TooLarge:
         return None, [_too_large(label, ())]
     finally:
@@ -120,6 +125,8 @@ def parse_yaml(text, label):
         _walk(doc, (), label, issues, [0])
     except _TooLarge:
         return None, [_too_large(label, ())]
+    except _TooDeep:
+        return None, [_too_deep(label)]
     return doc, issues
 
 
@@ -157,6 +164,11 @@ def _check_nodes(node, parts, label, issues, count):
                             f"write {_with_dot(node.value)} (or quote it if a string is meant)"))
 
 
+def _too_deep(label):
+    return Issue(label, (), "parse.too_deep", "document nests too deeply", f"at most {MAX_DEPTH} levels",
+                 "check that this is the right file")
+
+
 def _too_large(label, parts):
     return Issue(label, parts, "parse.too_large", "document has too many values (aliases included)",
                  f"at most {MAX_NODES} values", "check that this is the right file")
@@ -176,6 +188,8 @@ def _walk(value, parts, label, issues, count):
     count[0] += 1
     if count[0] > MAX_NODES:
         raise _TooLarge()
+    if len(parts) > MAX_DEPTH:
+        raise _TooDeep()
     if isinstance(value, dict):
         for key in getattr(value, "duplicates", []):
             issues.append(Issue(label, parts + (key,), "parse.duplicate_key", f"key '{key}' appears twice",

@@ -28,7 +28,7 @@ STATES = {s.name: s for s in [
     State("LOAD_CAMPAIGN", "init", LOAD, ("validate_campaign",),
           "Validate the campaign file and the preflight readiness artifact."),
     State("HYDRATE_STATE", "running", HYDRATE, ("hydrate_state",),
-          "Set up the working state (initial baseline, budget) for iteration 1."),
+          "Set up the working state for iteration 1 (initial baseline) and install the AGENTS.md hook."),
     State("IDEATE", "running", BACKGROUND, ("plan_ideation",),
           "Build the proposal pool context and dispatch ideation workers."),
     State("WAIT_FOR_PROPOSALS", "running", BACKGROUND, ("gate_ideation",),
@@ -102,7 +102,7 @@ TERMINAL_CLEANUP = {
     "COMPLETE": ("teardown", "remove_agents_hook", "emit_final_report"),
     "BLOCKED_CONFIG": ("teardown", "remove_agents_hook", "emit_final_report"),
     "BLOCKED_PROTOCOL": ("teardown", "remove_agents_hook", "emit_final_report"),
-    "FAILED": ("teardown", "remove_agents_hook"),
+    "FAILED": ("teardown", "remove_agents_hook", "emit_final_report"),
 }
 
 # Which workers and directives each state may ask for (terminal cleanup is allowed on any

@@ -68,7 +68,7 @@ RULES = {
     "state.pending_in_terminal": "Non-cleanup work pending in a terminal state.",
     "state.missing_record": "hydration, selected_sweep or current_sweep missing where the state needs it.",
     "state.duplicate_proposal": "A proposal id or sweep config twice in the pool.",
-    "state.stale_analysis": "An analysis record of another iteration.",
+    "state.record_iteration_mismatch": "A per-iteration record from a later iteration, or a stale one where the state needs the current one.",
     "state.ledger_total_mismatch": "The spend ledger total is not the sum of its entries.",
     "state.duplicate_ledger_entry": "Two ledger entries for one sweep.",
     "state.iteration_history_order": "Completed iterations out of order or ahead of the current one.",
@@ -83,5 +83,6 @@ RULES = {
     "envelope.worker_not_allowed_here": "A worker the state does not dispatch.",
     "envelope.terminal_cleanup_missing": "A terminal transition without its hook removal or final report.",
     "envelope.stale": "Computed against another state or sequence than the current one.",
-    "envelope.unknown_pending": "Resolves an id that is not pending.",
+    "envelope.unknown_pending": "Resolves or waits for an id that is not pending.",
+    "envelope.final_report_mismatch": "A final report naming another terminal state than the one entered.",
 }

@@ -66,14 +66,34 @@ def _short(value) -> str:
     return text if len(text) <= 60 else text[:57] + "..."
 
 
+# Abbreviations whose dot does not end a sentence.
+_SENTENCE_END = re.compile(r"(?<!e\.g)(?<!i\.e)(?<!etc)\.\s")
+# Names from the retired v3 design; suggesting a near-miss for them would mislead.
+RETIRED_NAMES = ("hetzner", "ray-hetzner", "design-worker", "materialization", "diagnosis", "rollover")
+
+
 def _first_sentence(schema) -> str:
     text = schema.get("description", "") if isinstance(schema, dict) else ""
-    return text.split(". ")[0].rstrip(".")[:160]
+    return _SENTENCE_END.split(text, maxsplit=1)[0].rstrip(".")[:200]
 
 
 def _did_you_mean(word, choices) -> str:
+    if any(name in str(word) for name in RETIRED_NAMES):
+        return f"'{word}' belongs to the retired v3 design and is not built"
     close = difflib.get_close_matches(str(word), [str(c) for c in choices], n=1, cutoff=0.6)
     return f"did you mean '{close[0]}'?" if close else ""
+
+
+def _a(noun) -> str:
+    return ("an " if str(noun)[:1] in "aeiou" else "a ") + str(noun)
+
+
+def _plural(count, unit) -> str:
+    return f"{count} {unit}" if count != 1 else f"{count} {unit[:-1] if unit.endswith('s') else unit}"
+
+
+def _in_condition(error) -> bool:
+    return any(step in ("then", "else") for step in error.absolute_schema_path)
 
 
 def _branch_errors(error):
@@ -101,6 +121,11 @@ def _describe_branch(schema) -> str:
 
 
 def _translate(error, label):
+    if "propertyNames" in error.absolute_schema_path:
+        parts = tuple(error.absolute_path) + (str(error.instance),)
+        return [Issue(label, parts, "schema.bad_key_name", f"key {_short(error.instance)} is not allowed here",
+                      f"a name matching {error.validator_value}" if error.validator == "pattern" else "a valid name",
+                      "rename the key")]
     parts = tuple(error.absolute_path)
     kw = error.validator
     value = error.validator_value
@@ -117,7 +142,7 @@ def _translate(error, label):
     if kw == "required":
         props = schema.get("properties", {})
         return [Issue(label, parts + (key,), "schema.missing_key", f"required key '{key}' is missing",
-                      _first_sentence(props.get(key, {})) or f"a '{key}' entry", f"add '{key}'")
+                      _first_sentence(props.get(key, {})) or f"an entry named '{key}'", f"add '{key}'")
                 for key in value if isinstance(inst, dict) and key not in inst]
     if kw == "additionalProperties" and value is False and isinstance(inst, dict):
         allowed = list(schema.get("properties", {}))
@@ -133,12 +158,15 @@ def _translate(error, label):
         return out
     if kw == "type":
         wanted = value if isinstance(value, str) else " or ".join(value)
-        return [Issue(label, parts, "schema.wrong_type", f"got {_json_type(inst)} {_short(inst)}",
-                      wanted, f"write a {wanted} here")]
+        got = "null" if inst is None else f"{_json_type(inst)} {_short(inst)}"
+        expected = _first_sentence(schema) if _in_condition(error) and schema.get("description") else wanted
+        return [Issue(label, parts, "schema.wrong_type", f"got {got}", expected, f"write {_a(wanted)} here")]
     if kw in ("enum", "const"):
         choices = value if kw == "enum" else [value]
         hint = _did_you_mean(inst, choices) if isinstance(inst, str) else ""
         expected = "one of " + ", ".join(_short(c) for c in choices) if kw == "enum" else _short(value)
+        if _in_condition(error) and schema.get("description"):
+            expected = _first_sentence(schema)
         return [Issue(label, parts, "schema.not_allowed", f"{_short(inst)} is not allowed", expected,
                       hint or "use an allowed value")]
     if kw in ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"):
@@ -159,13 +187,10 @@ def _translate(error, label):
     if kw in ("minItems", "maxItems", "minProperties", "maxProperties"):
         op = "at least" if kw.startswith("min") else "at most"
         unit = "items" if kw.endswith("Items") else "entries"
-        return [Issue(label, parts, "schema.bad_count", f"has {len(inst)} {unit}", f"{op} {value} {unit}",
-                      f"use {op} {value} {unit}")]
-    if kw == "propertyNames":
-        return [Issue(label, parts + (str(inst),), "schema.bad_key_name", f"key {_short(inst)} is not allowed here",
-                      _first_sentence(value) or "a valid name", "rename the key")]
+        return [Issue(label, parts, "schema.bad_count", f"has {_plural(len(inst), unit)}",
+                      f"{op} {_plural(value, unit)}", f"use {op} {_plural(value, unit)}")]
     if kw == "not":
-        return [Issue(label, parts, "schema.forbidden", "this combination is not allowed",
-                      "the documented shape", "remove the conflicting key")]
+        return [Issue(label, parts, "schema.forbidden", f"{_short(inst)} is not allowed in this combination",
+                      _first_sentence(schema) or "the documented shape", "remove or change the conflicting value")]
     return [Issue(label, parts, "schema." + kw, error.message[:200], _first_sentence(schema) or "a valid value",
                   "see references/contracts.md")]

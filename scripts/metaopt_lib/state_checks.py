@@ -1,4 +1,4 @@
-"""Semantic rules for state.json and handoff envelopes, checked against the machine table."""
+"""Semantic rules for state.json, checked against the machine table."""
 from __future__ import annotations
 
 from . import machine
@@ -103,11 +103,28 @@ def _check_required_records(doc, ms, label):
         elif hashes.index(digest) != index:
             out.append(Issue(label, ("proposal_pool", index, "content_hash"), "state.duplicate_proposal",
                              "two proposals have the same sweep config", "de-duplicated pool", "drop the duplicate"))
-    analysis = doc.get("analysis")
-    if isinstance(analysis, dict) and analysis.get("iteration") != doc.get("iteration"):
-        out.append(Issue(label, ("analysis", "iteration"), "state.stale_analysis",
-                         f"analysis of iteration {analysis.get('iteration')} in iteration {doc.get('iteration')}",
-                         "the current iteration's analysis or null", "clear the stale analysis"))
+    out += _check_record_iterations(doc, ms, label)
+    return out
+
+
+# Per-iteration records stay in state after their iteration (the next one supersedes them); the
+# states that use a record need the current iteration's.
+RECORDS_NEEDED_CURRENT = {"selected_sweep": NEEDS_SELECTED_SWEEP, "current_sweep": NEEDS_CURRENT_SWEEP,
+                          "analysis": frozenset({"ROLL_ITERATION"})}
+
+
+def _check_record_iterations(doc, ms, label):
+    out, iteration = [], doc.get("iteration")
+    for field, states in RECORDS_NEEDED_CURRENT.items():
+        record = doc.get(field)
+        if not isinstance(record, dict) or not isinstance(iteration, int):
+            continue
+        number = record.get("iteration")
+        if number > iteration or (ms in states and number != iteration):
+            out.append(Issue(label, (field, "iteration"), "state.record_iteration_mismatch",
+                             f"{field} of iteration {number} in iteration {iteration} ({ms})",
+                             f"iteration {iteration}" if ms in states else f"at most {iteration}",
+                             "restore the state from the journal"))
     return out
 
 
@@ -153,99 +170,4 @@ def _check_history(doc, label):
     if isinstance(created, str) and isinstance(updated, str) and updated < created:
         out.append(Issue(label, ("updated_at",), "state.time_order", "updated_at is before created_at",
                          "updated_at >= created_at", "fix the clock or the timestamps"))
-    return out
-
-
-def check_envelope(doc, label, ctx):
-    src, dst = doc.get("computed_from_state"), doc.get("next_machine_state")
-    if src not in machine.STATES or dst not in machine.STATES:
-        return []
-    agent, out = doc.get("agent"), []
-    if machine.governing_agent(src) != agent:
-        out.append(Issue(label, ("agent",), "envelope.agent_not_governing", f"{agent} does not govern {src}",
-                         f"'{machine.governing_agent(src)}'", "run the handoff of the governing agent"))
-    if doc.get("phase") not in machine.phases_of(src):
-        out.append(Issue(label, ("phase",), "envelope.phase_not_in_state", f"phase {doc.get('phase')!r} is not a phase of {src}",
-                         "one of " + ", ".join(machine.phases_of(src)), "use the phase recorded in state"))
-    if not machine.is_allowed(src, dst):
-        out.append(Issue(label, ("next_machine_state",), "envelope.transition_not_allowed",
-                         f"{src} -> {dst} is not in the transition table",
-                         "a transition listed in references/state-machine.md", "pick an allowed next state"))
-    if doc.get("next_phase") not in machine.phases_of(dst):
-        out.append(Issue(label, ("next_phase",), "envelope.phase_not_in_state",
-                         f"next_phase {doc.get('next_phase')!r} is not a phase of {dst}",
-                         "one of " + ", ".join(machine.phases_of(dst)), "use a phase of the next state"))
-    out += _check_patch_owners(doc, agent, label)
-    out += _check_envelope_work(doc, src, dst, label)
-    if ctx.state is not None:
-        out += _check_against_state(doc, ctx.state, label)
-    return out
-
-
-def _check_patch_owners(doc, agent, label):
-    out = []
-    for index, op in enumerate(doc.get("state_patch") or []):
-        path = op.get("path") if isinstance(op, dict) else None
-        if not isinstance(path, str):
-            continue
-        field = path.split("/")[1].replace("~1", "/").replace("~0", "~")
-        owner = machine.FIELD_OWNERS.get(field)
-        if owner != agent:
-            why = "an engine field" if field in machine.ENGINE_FIELDS else (f"owned by {owner}" if owner else "not a state field")
-            out.append(Issue(label, ("state_patch", index, "path"), "envelope.patch_field_not_owned",
-                             f"{agent} may not write '{field}' ({why})",
-                             "a field owned by " + str(agent), "leave the field to its owner"))
-    return out
-
-
-def _check_envelope_work(doc, src, dst, label):
-    out, ids = [], set()
-    cleanup = machine.TERMINAL_CLEANUP.get(dst, ()) if dst != src else ()
-    allowed_directives = set(machine.STATE_DIRECTIVES.get(src, ())) | set(cleanup)
-    for index, directive in enumerate(doc.get("directives") or []):
-        if not isinstance(directive, dict):
-            continue
-        if directive.get("directive_id") in ids:
-            out.append(Issue(label, ("directives", index, "directive_id"), "envelope.duplicate_id",
-                             "directive id used twice", "unique ids", "give each directive its own id"))
-        ids.add(directive.get("directive_id"))
-        if directive.get("type") not in allowed_directives:
-            out.append(Issue(label, ("directives", index, "type"), "envelope.directive_not_allowed_here",
-                             f"{directive.get('type')!r} is not issued from {src}",
-                             "one of " + (", ".join(sorted(allowed_directives)) or "none"), "drop the directive"))
-    types = {d.get("type") for d in doc.get("directives") or [] if isinstance(d, dict)}
-    for needed in cleanup:
-        if needed != "teardown" and needed not in types:
-            out.append(Issue(label, ("directives",), "envelope.terminal_cleanup_missing",
-                             f"entering {dst} without {needed}", "the terminal cleanup of " + dst,
-                             f"add a {needed} directive"))
-    workers = machine.STATE_WORKERS.get(src, ())
-    for index, launch in enumerate(doc.get("worker_launches") or []):
-        task = launch.get("task") if isinstance(launch, dict) else None
-        if not isinstance(task, dict):
-            continue
-        if task.get("task_id") in ids:
-            out.append(Issue(label, ("worker_launches", index, "task", "task_id"), "envelope.duplicate_id",
-                             "task id used twice", "unique ids", "give each task its own id"))
-        ids.add(task.get("task_id"))
-        if task.get("worker") not in workers:
-            out.append(Issue(label, ("worker_launches", index, "task", "worker"), "envelope.worker_not_allowed_here",
-                             f"{task.get('worker')!r} is not dispatched from {src}",
-                             "one of " + (", ".join(workers) or "none"), "drop the launch"))
-        out += iteration_path_issue(launch, "task_path", ("worker_launches", index), label, task.get("iteration"))
-    return out
-
-
-def _check_against_state(doc, state, label):
-    out = []
-    if doc.get("computed_from_state") != state.get("machine_state") or doc.get("computed_against_seq") != state.get("step_seq"):
-        out.append(Issue(label, ("computed_against_seq",), "envelope.stale",
-                         f"computed from {doc.get('computed_from_state')}@{doc.get('computed_against_seq')}, "
-                         f"state is {state.get('machine_state')}@{state.get('step_seq')}",
-                         "the current state and sequence", "recompute the envelope from the current state"))
-    known = {r.get("id") for r in state.get("pending") or [] if isinstance(r, dict)}
-    for index, item in enumerate(doc.get("resolved_pending") or []):
-        if isinstance(item, dict) and item.get("id") not in known:
-            out.append(Issue(label, ("resolved_pending", index, "id"), "envelope.unknown_pending",
-                             f"{item.get('id')!r} is not pending", "an id from state.pending", "resolve only pending records"))
     return out
