@@ -22,12 +22,12 @@ MAX_DEPTH = 100
 _EXPONENT_FLOAT = re.compile(r"^[-+]?(?:\d+\.?\d*|\.\d+)[eE][-+]?\d+$")
 
 
-class _TooLarge(Exception):
-    """The node walk exceeded MAX_NODES (e.g. a YAML alias bomb)."""
+class _LimitExceeded(Exception):
+    """A walk passed MAX_NODES (e.g. a YAML alias bomb) or MAX_DEPTH; carries the Issue to report."""
 
-
-class _TooDeep(Exception):
-    """The document nests deeper than MAX_DEPTH (no real contract file does)."""
+    def __init__(self, issue):
+        super().__init__(issue.problem)
+        self.issue = issue
 
 
 class _Dup(dict):
@@ -87,14 +87,8 @@ def parse_json(text, label):
                             "fix the syntax; a truncated file usually means an interrupted write")]
     except RecursionError:
         return None, [_too_deep(label)]
-    issues = []
-    try:
-        _walk(doc, (), label, issues, [0])
-    except _TooLarge:
-        return None, [_too_large(label, ())]
-    except _TooDeep:
-        return None, [_too_deep(label)]
-    return _plain(doc), issues
+    document, issues = _walked(doc, label, [])
+    return _plain(document), issues
 
 
 def parse_yaml(text, label):
@@ -114,19 +108,22 @@ def parse_yaml(text, label):
                             "one well-formed YAML document", "fix the YAML syntax (indentation, quotes, colons)")]
     except RecursionError:
         return None, [_too_deep(label)]
-    except _TooLarge:
-        return None, [_too_large(label, ())]
+    except _LimitExceeded as exc:
+        return None, [exc.issue]
     finally:
         loader.dispose()
     if node is None:
         return None, [Issue(label, (), "parse.empty", "file has no YAML document", "a mapping",
                             "write the document")]
+    return _walked(doc, label, issues)
+
+
+def _walked(doc, label, issues):
+    """(doc, issues) after the value walk, or (None, [limit issue]) when a limit was passed."""
     try:
         _walk(doc, (), label, issues, [0])
-    except _TooLarge:
-        return None, [_too_large(label, ())]
-    except _TooDeep:
-        return None, [_too_deep(label)]
+    except _LimitExceeded as exc:
+        return None, [exc.issue]
     return doc, issues
 
 
@@ -143,7 +140,7 @@ def load_document(path, label=None, fmt=None):
 def _check_nodes(node, parts, label, issues, count):
     count[0] += 1
     if count[0] > MAX_NODES:
-        raise _TooLarge()
+        raise _LimitExceeded(_too_large(label))
     if isinstance(node, yaml.MappingNode):
         seen = set()
         for key_node, value_node in node.value:
@@ -169,8 +166,8 @@ def _too_deep(label):
                  "check that this is the right file")
 
 
-def _too_large(label, parts):
-    return Issue(label, parts, "parse.too_large", "document has too many values (aliases included)",
+def _too_large(label):
+    return Issue(label, (), "parse.too_large", "document has too many values (aliases included)",
                  f"at most {MAX_NODES} values", "check that this is the right file")
 
 
@@ -187,9 +184,9 @@ def _walk(value, parts, label, issues, count):
     """Flag non-finite numbers, duplicate JSON keys and non-JSON YAML values, with their paths."""
     count[0] += 1
     if count[0] > MAX_NODES:
-        raise _TooLarge()
+        raise _LimitExceeded(_too_large(label))
     if len(parts) > MAX_DEPTH:
-        raise _TooDeep()
+        raise _LimitExceeded(_too_deep(label))
     if isinstance(value, dict):
         for key in getattr(value, "duplicates", []):
             issues.append(Issue(label, parts + (key,), "parse.duplicate_key", f"key '{key}' appears twice",
