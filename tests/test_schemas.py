@@ -9,7 +9,7 @@ from metaopt_lib import machine, schemas
 from metaopt_lib.paths import SCHEMA_DIR
 
 EXPECTED_SCHEMAS = {"analysis-result", "campaign", "common", "directive", "executor-result", "handoff-envelope",
-                    "ideation-result", "preflight-readiness", "selection-result", "state", "sweep-config",
+                    "ideation-result", "preflight-readiness", "selection-result", "state", "step-output", "sweep-config",
                     "worker-registry", "worker-task"}
 
 

@@ -3,9 +3,11 @@
 EXIT_OK = 0
 EXIT_INVALID = 1
 EXIT_USAGE = 2
+EXIT_BUSY = 3
 
 EXIT_CODES = {
     EXIT_OK: "success; the JSON report on stdout says what was done",
     EXIT_INVALID: "contract or input failure; the JSON report on stdout names every problem",
     EXIT_USAGE: "usage error (bad arguments); usage on stderr, nothing on stdout",
+    EXIT_BUSY: "busy: another process holds the campaign's writer lock; nothing was changed, step again later",
 }

@@ -44,6 +44,7 @@ RULES = {
     "worker.task_id_mismatch": "The result answers a different task than the one dispatched.",
     "directive.launch_without_budget": "A launch directive with no remaining budget.",
     "budget.arithmetic": "remaining_usd is not max(0, max_budget_usd - spent_usd).",
+    "path.outside_metaopt": "A path the driver was asked to write that leaves .ml-metaopt/.",
     "path.iteration_mismatch": "A result or task path scoped to another iteration than its record.",
     "executor.status_error_mismatch": "error must be null exactly when status is ok.",
     "executor.smoke_verdict_mismatch": "passed disagrees with exit code 0 or still-running-at-60-s.",
@@ -83,6 +84,7 @@ RULES = {
     "envelope.worker_not_allowed_here": "A worker the state does not dispatch.",
     "envelope.terminal_cleanup_missing": "A terminal transition without its hook removal or final report.",
     "envelope.stale": "Computed against another state or sequence than the current one.",
+    "envelope.patch_path_invalid": "A patch pointer that does not fit the state (missing parent, bad index).",
     "envelope.unknown_pending": "Resolves or waits for an id that is not pending.",
     "envelope.final_report_mismatch": "A final report naming another terminal state than the one entered.",
 }

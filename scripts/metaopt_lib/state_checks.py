@@ -79,10 +79,11 @@ def _check_pending(doc, ms, label):
         results.add(record.get("result_path"))
         for key in ("spec_path", "result_path"):
             out += iteration_path_issue(record, key, parts, label)
-        if ms in machine.TERMINAL_STATES and record.get("name") not in machine.TERMINAL_CLEANUP[ms]:
+        allowed = set(machine.TERMINAL_CLEANUP.get(ms, ())) | set(machine.MECHANICAL_DIRECTIVES)
+        if ms in machine.TERMINAL_STATES and record.get("name") not in allowed:
             out.append(Issue(label, parts + ("name",), "state.pending_in_terminal",
                              f"{record.get('name')!r} is pending in terminal state {ms}",
-                             "only cleanup directives: " + ", ".join(machine.TERMINAL_CLEANUP[ms]),
+                             "only cleanup and mechanical directives: " + ", ".join(sorted(allowed)),
                              "resolve or drop the record"))
     return out
 

@@ -1,0 +1,222 @@
+"""The host loop in code: step, resume and status over one campaign directory."""
+from __future__ import annotations
+
+import datetime
+
+from . import actions, contracts, engine, machine, mechanical
+from .campaign import apply_defaults, identity_hash, runtime_config_hash
+from .handoff_common import Inputs, ResultInput, format_time, hook_text
+from .handoffs import HANDOFFS
+from .issues import ContractError
+from .state_store import Busy, CampaignDir, state_digest
+
+CAMPAIGN_FILE = "ml_metaopt_campaign.yaml"
+PREFLIGHT_FILE = ".ml-metaopt/preflight-readiness.json"
+RESULT_KIND = {"metaopt-ideation-worker": "ideation-result", "metaopt-selection-worker": "selection-result",
+               "metaopt-analysis-worker": "analysis-result"}
+
+
+class StepError(Exception):
+    """The step could not run; nothing was changed. Carries the error report."""
+
+    def __init__(self, code, message, fix, issues=()):
+        super().__init__(message)
+        self.report = {"schema_version": 1, "error": {
+            "code": code, "message": message[:300], "fix": fix[:300],
+            "issues": [{"path": i.path, "rule": i.rule, "message": i.message} for i in list(issues)[:50]]}}
+
+
+def now_utc() -> str:
+    return format_time(datetime.datetime.now(datetime.timezone.utc))
+
+
+def load_campaign(cdir):
+    """(campaign with defaults or None, issues)."""
+    document, issues = contracts.load_and_validate("campaign", cdir.root / CAMPAIGN_FILE, label=CAMPAIGN_FILE)
+    return (apply_defaults(document) if not issues else None), tuple(issues)
+
+
+def read_state(cdir):
+    try:
+        return cdir.read_state()
+    except ContractError as exc:
+        raise StepError("state-invalid", f"{cdir.rel(cdir.state_path)} is invalid: {exc.issues[0].message}",
+                        "Restore state.json from the journal or a backup; the driver changed nothing.",
+                        exc.issues) from None
+
+
+def gather_inputs(cdir, state, campaign_issues, now) -> Inputs:
+    """Read the preflight artifact and every pending record's result, each validated by its contract."""
+    preflight = _result_input(cdir, "preflight-readiness", cdir.root / PREFLIGHT_FILE, contracts.Context())
+    results = {}
+    for record in state["pending"]:
+        path = cdir.path(record["result_path"])
+        if not path.exists():
+            continue
+        if record["kind"] == "worker_task":
+            task, task_issues = contracts.load_and_validate("worker-task", cdir.path(record["spec_path"]))
+            context = contracts.context_from_task(task) if task and not task_issues else contracts.Context()
+            results[record["id"]] = _result_input(cdir, RESULT_KIND[record["name"]], path, context)
+        elif record["name"] in machine.EXECUTOR_DIRECTIVES:
+            results[record["id"]] = _result_input(cdir, "executor-result", path, contracts.Context())
+    return Inputs(now=now, campaign_issues=campaign_issues, preflight=preflight, results=results)
+
+
+def _result_input(cdir, kind, path, context):
+    if not path.exists():
+        return ResultInput()
+    document, issues = contracts.load_and_validate(kind, path, label=cdir.rel(path), context=context)
+    return ResultInput(exists=True, document=document, issues=tuple(issues))
+
+
+def step(project_root, now=None) -> dict:
+    """Advance the campaign by one safe step; returns the step output. Raises StepError."""
+    cdir = CampaignDir(project_root)
+    try:
+        cdir.lock()
+    except Busy:
+        raise StepError("busy", "another metaopt process is stepping this campaign",
+                        "Wait for it to finish, then step again.") from None
+    try:
+        return _step_locked(cdir, now or now_utc())
+    finally:
+        cdir.unlock()
+
+
+def _step_locked(cdir, now):
+    campaign, campaign_issues = load_campaign(cdir)
+    if not cdir.has_state():
+        if campaign is None:
+            raise StepError("campaign-invalid", f"{CAMPAIGN_FILE} is invalid: {campaign_issues[0].message}",
+                            "Fix it (python3 scripts/validate.py shows every problem) and step again.",
+                            campaign_issues)
+        state = engine.initial_state(campaign, identity_hash(campaign), runtime_config_hash(campaign), now)
+        cdir.write_state(state)
+        cdir.append_journal({"seq": 0, "event": "init", "at": now, "summary": "campaign state created"})
+    state = _run_mechanical(cdir, read_state(cdir), now)
+    if state["machine_state"] in machine.TERMINAL_STATES:
+        state = _close_finished_cleanup(cdir, state, now)
+        return actions.step_output(state, None, actions.next_action(cdir, state, None))
+    agent = machine.governing_agent(state["machine_state"])
+    inputs = gather_inputs(cdir, state, campaign_issues, now)
+    envelope = HANDOFFS[agent](state, campaign, inputs)
+    new_state = apply(cdir, state, envelope, now)
+    new_state = _run_mechanical(cdir, new_state, now)
+    applied = {"agent": agent, "from_state": state["machine_state"], "to_state": new_state["machine_state"],
+               "outcome": envelope["outcome"], "summary": envelope["summary"]}
+    return actions.step_output(new_state, applied, actions.next_action(cdir, new_state, envelope))
+
+
+def apply(cdir, state, envelope, now):
+    """Validate and apply one envelope: spec files first, then the state, then archive and journal."""
+    try:
+        new_state = engine.apply_envelope(state, envelope, now)
+    except ContractError as exc:
+        raise StepError("envelope-refused", f"the {envelope.get('agent')} envelope was refused: "
+                        f"{exc.issues[0].message}", "This is a bug in the skill; report it with the journal.",
+                        exc.issues) from None
+    for directive in envelope["directives"]:
+        record = next(r for r in new_state["pending"] if r["id"] == directive["directive_id"])
+        cdir.write_spec(record["spec_path"], directive)
+    for launch in envelope["worker_launches"]:
+        cdir.write_spec(launch["task_path"], launch["task"])
+    cdir.write_handoff(envelope)
+    cdir.write_state(new_state)
+    closed = {item["id"] for item in envelope["resolved_pending"]}
+    for record in state["pending"]:
+        if record["id"] in closed:
+            cdir.archive(record)
+    cdir.append_journal({"seq": new_state["step_seq"], "applied_to": state_digest(state), "at": now,
+                         "agent": envelope["agent"], "phase": envelope["phase"], "from": state["machine_state"],
+                         "to": new_state["machine_state"], "outcome": envelope["outcome"],
+                         "summary": envelope["summary"]})
+    return new_state
+
+
+def _run_mechanical(cdir, state, now):
+    """Carry out pending mechanical directives (idempotent), then close them in one state write."""
+    done = [r for r in state["pending"] if r["kind"] == "directive" and r["name"] in machine.MECHANICAL_DIRECTIVES]
+    if not done:
+        return state
+    for record in done:
+        directive = contracts.load_valid("directive", cdir.path(record["spec_path"]))
+        mechanical.run(cdir, directive, state)
+    return _close_records(cdir, state, done, now, "mechanical directives carried out")
+
+
+def _close_finished_cleanup(cdir, state, now):
+    """In a terminal state, close cleanup directives whose executor result has landed."""
+    landed = [r for r in state["pending"] if cdir.path(r["result_path"]).exists()]
+    return _close_records(cdir, state, landed, now, "cleanup results recorded") if landed else state
+
+
+def _close_records(cdir, state, records, now, summary):
+    ids = {r["id"] for r in records}
+    new_state = dict(state, pending=[r for r in state["pending"] if r["id"] not in ids],
+                     step_seq=state["step_seq"] + 1, updated_at=now)
+    cdir.write_state(new_state)
+    for record in records:
+        cdir.archive(record)
+    cdir.append_journal({"seq": new_state["step_seq"], "applied_to": state_digest(state), "at": now,
+                         "event": "engine", "closed": sorted(ids), "summary": summary})
+    return new_state
+
+
+def resume(project_root, now=None) -> dict:
+    """Continue a BLOCKED campaign at its recorded resume point once the cause is fixed."""
+    cdir = CampaignDir(project_root)
+    try:
+        cdir.lock()
+    except Busy:
+        raise StepError("busy", "another metaopt process is stepping this campaign",
+                        "Wait for it to finish, then resume again.") from None
+    try:
+        return _resume_locked(cdir, now or now_utc())
+    finally:
+        cdir.unlock()
+
+
+def _resume_locked(cdir, now):
+    state = _run_mechanical(cdir, read_state(cdir), now)
+    state = _close_finished_cleanup(cdir, state, now)
+    if state["machine_state"] not in machine.BLOCKED_STATES:
+        raise StepError("not-blocked", f"the campaign is {state['machine_state']}, not blocked",
+                        "Use metaopt.py step to continue a running campaign.")
+    if state["pending"]:
+        raise StepError("cleanup-pending", "cleanup of the blocked campaign has not finished",
+                        "Run metaopt.py step and carry out the executor command it prints, then resume.")
+    campaign, campaign_issues = load_campaign(cdir)
+    if campaign is None:
+        raise StepError("campaign-invalid", f"{CAMPAIGN_FILE} is still invalid: {campaign_issues[0].message}",
+                        "Fix it (python3 scripts/validate.py shows every problem), then resume.", campaign_issues)
+    if identity_hash(campaign) != state["campaign"]["identity_hash"]:
+        raise StepError("campaign-invalid", "the campaign's identity (name, objective, W&B entity or project) "
+                        "differs from the one this state belongs to",
+                        "Restore the original identity fields, then resume.")
+    block = state["block"]
+    new_state = dict(state, machine_state=block["resume_state"], phase=block["resume_phase"], status="RUNNING",
+                     block=None, terminal=None, step_seq=state["step_seq"] + 1, updated_at=now)
+    engine.check_state(new_state, "state after resume")
+    cdir.write_state(new_state)
+    mechanical.run(cdir, {"type": "add_agents_hook", "iteration": state["iteration"],
+                          "payload": {"marker": state["campaign"]["name"],
+                                      "text": hook_text(state["campaign"]["name"])}}, new_state)
+    cdir.append_journal({"seq": new_state["step_seq"], "applied_to": state_digest(state), "at": now,
+                         "event": "resume", "from": state["machine_state"], "to": block["resume_state"],
+                         "summary": f"resumed at {block['resume_state']}/{block['resume_phase']} after {block['code']}"})
+    action = actions.next_action(cdir, new_state, None)
+    applied = {"agent": block["source_agent"], "from_state": state["machine_state"],
+               "to_state": new_state["machine_state"], "outcome": "advance",
+               "summary": f"Resumed at {block['resume_state']} after {block['code']}."}
+    return actions.step_output(new_state, applied, action)
+
+
+def status(project_root) -> dict:
+    """The status view, read without the writer lock (state writes are atomic)."""
+    cdir = CampaignDir(project_root)
+    if not cdir.has_state():
+        raise StepError("state-invalid", "no campaign state in this project yet",
+                        "Write ml_metaopt_campaign.yaml and run metaopt.py step to start the campaign.")
+    state = read_state(cdir)
+    action = actions.next_action(cdir, state, None)
+    return actions.status_view(state, cdir.journal_tail(5), action)

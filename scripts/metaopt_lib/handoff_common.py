@@ -1,0 +1,253 @@
+"""What every control agent's handoff function shares: its inputs, the envelope builder, ids and
+paths, the campaign guard and the terminal cleanup.
+
+A handoff function is pure: `handoff(state, campaign, inputs) -> envelope`. `campaign` is the
+validated campaign with every default applied (None when the file is invalid; the issues are in
+`inputs.campaign_issues`). Everything read from disk arrives through `inputs`, so tests and the
+driver call the same function in-process.
+"""
+from __future__ import annotations
+
+import datetime
+from dataclasses import dataclass, field
+
+from . import campaign as campaign_lib
+from . import machine
+from .paths import SKILL_ROOT
+
+MAX_POLL_ATTEMPTS = 5
+POLL_INTERVAL_SECONDS = 60
+TASK_AREA, DIRECTIVE_AREA, RESULT_AREA = "tasks", "directives", "results"
+ID_PREFIX = {
+    "metaopt-ideation-worker": "ideation", "metaopt-selection-worker": "selection",
+    "metaopt-analysis-worker": "analysis", "run_smoke_test": "smoke", "launch_sweep": "launch",
+    "poll_sweep": "poll", "teardown": "teardown", "add_agents_hook": "hook", "remove_agents_hook": "unhook",
+    "emit_iteration_report": "report", "emit_final_report": "final-report",
+}
+RESULT_SCHEMAS = {
+    "metaopt-ideation-worker": "references/schemas/ideation-result.schema.json",
+    "metaopt-selection-worker": "references/schemas/selection-result.schema.json",
+    "metaopt-analysis-worker": "references/schemas/analysis-result.schema.json",
+}
+FINAL_REPORT_PATH = ".ml-metaopt/reports/final.md"
+
+
+@dataclass(frozen=True)
+class ResultInput:
+    """A result file of a pending record: whether it exists, the document, and its issues if invalid."""
+
+    exists: bool = False
+    document: dict | None = None
+    issues: tuple = ()
+
+    @property
+    def valid(self) -> bool:
+        return self.exists and self.document is not None and not self.issues
+
+
+@dataclass(frozen=True)
+class Inputs:
+    now: str
+    campaign_issues: tuple = ()
+    preflight: ResultInput = field(default_factory=ResultInput)
+    results: dict = field(default_factory=dict)  # pending id -> ResultInput
+
+    def result(self, pending_id) -> ResultInput:
+        return self.results.get(pending_id, ResultInput())
+
+
+def parse_time(text: str) -> datetime.datetime:
+    return datetime.datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
+def format_time(moment: datetime.datetime) -> str:
+    return moment.astimezone(datetime.timezone.utc).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+
+
+def add_seconds(text: str, seconds: float) -> str:
+    return format_time(parse_time(text) + datetime.timedelta(seconds=seconds))
+
+
+def task_path(iteration, record_id):
+    return f".ml-metaopt/{TASK_AREA}/iter-{iteration}/{record_id}.json"
+
+
+def directive_path(iteration, record_id):
+    return f".ml-metaopt/{DIRECTIVE_AREA}/iter-{iteration}/{record_id}.json"
+
+
+def result_path(iteration, record_id):
+    return f".ml-metaopt/{RESULT_AREA}/iter-{iteration}/{record_id}.json"
+
+
+def sweep_identity(state) -> str:
+    return f"{state['campaign']['name']}-iter-{state['iteration']}"
+
+
+def pending_of(state, name):
+    """Pending records of one worker or directive type, oldest first."""
+    return [p for p in state["pending"] if p["name"] == name]
+
+
+def budget_snapshot(state) -> dict:
+    ledger = state["spend_ledger"]
+    cap, spent = ledger["max_budget_usd"], ledger["total_usd"]
+    return {"max_budget_usd": cap, "spent_usd": spent, "remaining_usd": round(max(0.0, cap - spent), 6)}
+
+
+def objective_of(campaign) -> dict:
+    objective = campaign["objective"]
+    return {"metric": objective["metric"], "direction": objective["direction"],
+            "improvement_threshold": objective["improvement_threshold"]}
+
+
+def effective_baseline(state):
+    """The value to beat: state.baseline, else the campaign's initial baseline, else None."""
+    if state["baseline"] is not None:
+        return state["baseline"]
+    hydration = state["hydration"]
+    return hydration["initial_baseline"] if hydration else None
+
+
+def improves(value, baseline, direction, threshold) -> bool:
+    """Direction-aware improvement with the absolute threshold; anything beats no baseline."""
+    if value is None:
+        return False
+    if baseline is None:
+        return True
+    return value > baseline + threshold if direction == "maximize" else value < baseline - threshold
+
+
+class EnvelopeBuilder:
+    """Collects one envelope. Ids are deterministic: recomputing the same step gives the same ids."""
+
+    def __init__(self, state, agent, phase):
+        self.state, self.agent, self.phase = state, agent, phase
+        self.seq = state["step_seq"] + 1
+        self.patch, self.resolved, self.directives, self.launches = [], [], [], []
+        self._count = 0
+
+    def new_id(self, name, iteration=None) -> str:
+        self._count += 1
+        return f"{ID_PREFIX[name]}-{iteration or self.state['iteration']}-{self.seq}-{self._count}"
+
+    def set(self, path, value):
+        self.patch.append({"op": "set", "path": path, "value": value})
+        return self
+
+    def append(self, path, value):
+        self.patch.append({"op": "append", "path": path, "value": value})
+        return self
+
+    def resolve(self, pending_id, disposition="consumed"):
+        self.resolved.append({"id": pending_id, "disposition": disposition})
+        return self
+
+    def directive(self, directive_type, payload, iteration=None) -> str:
+        iteration = iteration or self.state["iteration"]
+        record_id = self.new_id(directive_type, iteration)
+        self.directives.append({"directive_id": record_id, "type": directive_type, "iteration": iteration,
+                                "result_path": result_path(iteration, record_id), "payload": payload})
+        return record_id
+
+    def worker(self, worker, campaign, context, attempt=1) -> str:
+        iteration = self.state["iteration"]
+        task_id = self.new_id(worker)
+        project = campaign["project"]
+        task = {"schema_version": 1, "task_id": task_id, "worker": worker, "iteration": iteration,
+                "attempt": attempt, "result_path": result_path(iteration, task_id),
+                "result_schema": RESULT_SCHEMAS[worker], "objective": objective_of(campaign),
+                "project": {"repo": project["repo"], "program": project["program"]},
+                "no_code_patch": True, "context": context}
+        self.launches.append({"task_path": task_path(iteration, task_id), "task": task})
+        return task_id
+
+    def _envelope(self, outcome, next_state, next_phase, summary, action_kind, action_text,
+                  wait=None, retry=None, block=None) -> dict:
+        return {"schema_version": 1, "agent": self.agent, "phase": self.phase,
+                "computed_from_state": self.state["machine_state"], "computed_against_seq": self.state["step_seq"],
+                "outcome": outcome, "next_machine_state": next_state, "next_phase": next_phase,
+                "state_patch": self.patch, "resolved_pending": self.resolved, "directives": self.directives,
+                "worker_launches": self.launches, "wait": wait, "retry": retry, "block": block,
+                "summary": _one_line(summary), "next_action": {"kind": action_kind, "text": _one_line(action_text)}}
+
+    def advance(self, next_state, next_phase, summary):
+        kind, text = self._work_action()
+        return self._envelope("advance", next_state, next_phase, summary, kind, text)
+
+    def wait(self, pending_ids, until, reason):
+        state = self.state
+        return self._envelope("wait", state["machine_state"], state["phase"], reason, "wait", reason,
+                              wait={"pending_ids": list(pending_ids), "until": until, "reason": _one_line(reason)})
+
+    def retry(self, attempt, max_attempts, retry_after_seconds, reason, next_phase=None):
+        state = self.state
+        kind, text = self._work_action()
+        return self._envelope("retry", state["machine_state"], next_phase or state["phase"], reason, kind, text,
+                              retry={"attempt": attempt, "max_attempts": max_attempts,
+                                     "retry_after_seconds": int(retry_after_seconds), "reason": _one_line(reason)})
+
+    def blocked(self, target, code, reason, fix, campaign, resume_state=None, resume_phase=None):
+        """Move to BLOCKED_CONFIG or BLOCKED_PROTOCOL with the terminal cleanup."""
+        self._cleanup(target, reason, campaign)
+        block = {"code": code, "reason": _one_line(reason), "fix": _one_line(fix),
+                 "resume_state": resume_state or self.state["machine_state"],
+                 "resume_phase": resume_phase or self.state["phase"]}
+        return self._envelope("blocked", target, machine.TERMINAL_PHASE, reason, "stop", fix, block=block)
+
+    def terminal(self, target, reason, campaign):
+        """Move to COMPLETE or FAILED with the terminal cleanup."""
+        self._cleanup(target, reason, campaign)
+        return self._envelope("advance", target, machine.TERMINAL_PHASE, reason, "stop", reason)
+
+    def _cleanup(self, target, reason, campaign):
+        # Entering a terminal state closes every other outstanding task or directive.
+        closed = {item["id"] for item in self.resolved}
+        for record in self.state["pending"]:
+            if record["id"] not in closed:
+                self.resolve(record["id"], "superseded")
+        sweep = self.state["current_sweep"]
+        if sweep is not None and sweep["resources_live"]:
+            self.directive("teardown", {"sweep_identity": sweep["sweep_identity"], "sweep_id": sweep["sweep_id"],
+                                        "backend": sweep["backend"], "reason": _one_line(reason)},
+                           iteration=sweep["iteration"])
+        marker = campaign["campaign"]["name"] if campaign else self.state["campaign"]["name"]
+        self.directive("remove_agents_hook", {"agents_md_path": "AGENTS.md", "marker": marker})
+        self.directive("emit_final_report", {"report_path": FINAL_REPORT_PATH, "terminal_state": target,
+                                             "reason": _one_line(reason)})
+
+    def _work_action(self):
+        if self.launches:
+            return "dispatch_workers", f"Dispatch {len(self.launches)} worker task(s), then step again."
+        executor = [d for d in self.directives if d["type"] in machine.EXECUTOR_DIRECTIVES]
+        if executor:
+            return "run_executor", f"Run the executor for {executor[0]['type']}, then step again."
+        return "continue", "Step again."
+
+
+def hook_text(campaign_name) -> str:
+    """The AGENTS.md block that tells a new host session how to continue the campaign."""
+    script = SKILL_ROOT / "scripts" / "metaopt.py"
+    return (f"An ml-metaoptimization campaign ({campaign_name}) is running in this project. To continue it, "
+            f"run `python3 {script} step --project-root . --json` from this directory and do exactly what it "
+            "prints; never edit .ml-metaopt/state.json by hand.")
+
+
+def guard_campaign(state, campaign, inputs, builder):
+    """A BLOCKED_CONFIG envelope when the campaign is invalid or is no longer this campaign, else None."""
+    if campaign is None:
+        first = inputs.campaign_issues[0].message if inputs.campaign_issues else "the campaign file is invalid"
+        return builder.blocked("BLOCKED_CONFIG", "campaign-invalid", f"Campaign file is invalid: {first}",
+                               "Fix ml_metaopt_campaign.yaml (python3 scripts/validate.py shows every problem), "
+                               "then run metaopt.py resume.", campaign)
+    if campaign_lib.identity_hash(campaign) != state["campaign"]["identity_hash"]:
+        return builder.blocked("BLOCKED_CONFIG", "campaign-identity-changed",
+                               "The campaign's identity (name, objective, W&B entity or project) changed.",
+                               "Restore the original name, objective and W&B project, or start a new campaign "
+                               "in a fresh .ml-metaopt/ directory.", campaign)
+    return None
+
+
+def _one_line(text) -> str:
+    line = " ".join(str(text).split())
+    return line if len(line) <= 300 else line[:297] + "..."

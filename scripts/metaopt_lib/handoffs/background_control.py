@@ -1,0 +1,134 @@
+"""metaopt-background-control: IDEATE / plan_ideation and WAIT_FOR_PROPOSALS / gate_ideation.
+
+The proposal pool is a bounded FIFO, de-duplicated by content hash: selected proposals leave it for
+good, unselected ones roll over to the next iteration, and when it overflows the oldest go first.
+Ideation context is capped (last K learnings, the capped pool), so it does not grow with history.
+"""
+from __future__ import annotations
+
+from .. import campaign as campaign_lib
+from .. import machine
+from ..handoff_common import EnvelopeBuilder, effective_baseline, guard_campaign
+from ..handoff_workers import gate_worker_results
+
+IDEATION_WORKER = "metaopt-ideation-worker"
+
+
+def handoff(state, campaign, inputs) -> dict:
+    phases = {("IDEATE", "plan_ideation"): plan_ideation, ("WAIT_FOR_PROPOSALS", "gate_ideation"): gate_ideation}
+    key = (state["machine_state"], state["phase"])
+    if key not in phases:
+        raise ValueError(f"{machine.BACKGROUND} has no phase {key[1]!r} in {key[0]}")
+    builder = EnvelopeBuilder(state, machine.BACKGROUND, state["phase"])
+    return phases[key](state, campaign, inputs, builder)
+
+
+# --- context shared with the selection lane -------------------------------------------------------
+
+def recent_learnings(state, limit) -> list:
+    """The last `limit` learnings as {iteration, text}, oldest first (none when limit is 0)."""
+    learnings = state["learnings"]
+    return [{"iteration": item["iteration"], "text": item["text"]}
+            for item in learnings[max(0, len(learnings) - limit):]]
+
+
+def learnings_summary(state, limit):
+    """One short line about the learnings left out of the context, or None when none were."""
+    learnings = state["learnings"]
+    omitted = len(learnings) - limit
+    if omitted <= 0:
+        return None
+    first, last = learnings[0]["iteration"], learnings[omitted - 1]["iteration"]
+    return (f"{omitted} older learning(s) from iterations {first}-{last} are left out; "
+            "the listed ones are the most recent.")
+
+
+def pool_digests(pool, limit) -> list:
+    """What a worker sees of the pool: the newest `limit` proposals, without bookkeeping fields."""
+    return [{"proposal_id": p["proposal_id"], "rationale": p["rationale"], "sweep_config": p["sweep_config"]}
+            for p in pool[max(0, len(pool) - limit):]]
+
+
+def normalized_pool(state, policy, extra=()) -> list:
+    """Pool plus `extra`, without selected proposals or duplicate content, capped (oldest dropped)."""
+    selected = {record["proposal_id"] for record in state["completed_iterations"]}
+    if state["selected_sweep"] is not None:
+        selected.add(state["selected_sweep"]["proposal_id"])
+    pool, hashes = [], set()
+    for proposal in list(state["proposal_pool"]) + list(extra):
+        if proposal["proposal_id"] in selected or proposal["content_hash"] in hashes:
+            continue
+        hashes.add(proposal["content_hash"])
+        pool.append(proposal)
+    return pool[max(0, len(pool) - policy["max_pool_size"]):]
+
+
+def ideation_context(state, campaign, pool) -> dict:
+    policy = campaign["proposal_policy"]
+    limit = policy["max_learnings_in_context"]
+    return {"proposals_requested": policy["proposals_per_worker"], "baseline": effective_baseline(state),
+            "learnings": recent_learnings(state, limit), "learnings_summary": learnings_summary(state, limit),
+            "pool": pool_digests(pool, policy["max_pool_size"]), "run_cap": campaign["compute"]["run_cap"]}
+
+
+# --- phases -----------------------------------------------------------------------------------------
+
+def plan_ideation(state, campaign, inputs, builder) -> dict:
+    blocked = guard_campaign(state, campaign, inputs, builder)
+    if blocked is not None:
+        return blocked
+    policy = campaign["proposal_policy"]
+    pool = normalized_pool(state, policy)
+    if pool != state["proposal_pool"]:
+        builder.set("/proposal_pool", pool)
+    if len(pool) >= policy["max_pool_size"]:
+        return builder.advance("SELECT_AND_DESIGN_SWEEP", "plan_selection",
+                               f"The carried-over pool is full ({len(pool)} proposals); selecting without ideation.")
+    context = ideation_context(state, campaign, pool)
+    for _ in range(policy["ideation_workers"]):
+        builder.worker(IDEATION_WORKER, campaign, context)
+    return builder.advance("WAIT_FOR_PROPOSALS", "gate_ideation",
+                           f"Dispatched {policy['ideation_workers']} ideation worker(s) for iteration "
+                           f"{state['iteration']} ({len(pool)} proposal(s) carried over).")
+
+
+def gate_ideation(state, campaign, inputs, builder) -> dict:
+    blocked = guard_campaign(state, campaign, inputs, builder)
+    if blocked is not None:
+        return blocked
+    policy = campaign["proposal_policy"]
+    current = normalized_pool(state, policy)
+    gate = gate_worker_results(state, campaign, inputs, builder, IDEATION_WORKER,
+                               lambda: ideation_context(state, campaign, current))
+    pool = normalized_pool(state, policy, new_proposals(gate.accepted))
+    if pool != state["proposal_pool"]:
+        builder.set("/proposal_pool", pool)
+    if not gate.waiting and not builder.launches:
+        if pool:
+            return builder.advance("SELECT_AND_DESIGN_SWEEP", "plan_selection",
+                                   f"Proposal pool ready with {len(pool)} proposal(s).")
+        problem = gate.problems[0] if gate.problems else "no ideation task produced a proposal"
+        return builder.blocked("BLOCKED_PROTOCOL", "worker-attempts-exhausted",
+                               f"Ideation gave no usable proposal within the attempt limit: {problem}",
+                               "Check the ideation worker and its results under .ml-metaopt/results/, "
+                               "then run metaopt.py resume.", campaign,
+                               resume_state="IDEATE", resume_phase="plan_ideation")
+    if not builder.resolved and not builder.launches:
+        return builder.wait([r["id"] for r in gate.waiting], gate.until,
+                            f"Waiting for {len(gate.waiting)} ideation result(s).")
+    return builder.advance("WAIT_FOR_PROPOSALS", "gate_ideation",
+                           f"Read {len(gate.accepted)} ideation result(s); {len(gate.waiting)} pending, "
+                           f"{len(builder.launches)} retried; pool has {len(pool)} proposal(s).")
+
+
+def new_proposals(accepted) -> list:
+    """Pool entries for accepted ideation results; ids come from the task id, never the worker."""
+    entries = []
+    for record, document in accepted:
+        for number, proposal in enumerate(document["proposals"], start=1):
+            entries.append({"proposal_id": f"{record['id']}-p{number}", "iteration": record["iteration"],
+                            "source_task_id": record["id"], "rationale": proposal["rationale"],
+                            "sweep_config": proposal["sweep_config"],
+                            "content_hash": campaign_lib.sha256_of(proposal["sweep_config"])})
+    return entries
+

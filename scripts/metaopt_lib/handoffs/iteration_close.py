@@ -1,0 +1,93 @@
+"""metaopt-iteration-close-control: ROLL_ITERATION / roll_iteration.
+
+Records the finished iteration once, moves the baseline only to a better value, updates the
+no-improvement streak, carries the learnings, asks for the iteration report, and checks the stop
+conditions before the next iteration can spend anything.
+"""
+from __future__ import annotations
+
+from .. import machine
+from ..handoff_common import EnvelopeBuilder, budget_snapshot, effective_baseline, guard_campaign, improves
+
+
+def iteration_report_path(iteration) -> str:
+    return f".ml-metaopt/reports/iteration-{iteration}.md"
+
+
+def roll_iteration(state, campaign, inputs, builder):
+    iteration = state["iteration"]
+    if any(record["iteration"] == iteration for record in state["completed_iterations"]):
+        # Already counted (the state was restored after the roll was recorded): never count twice.
+        baseline, streak = effective_baseline(state), state["no_improve_streak"]
+    else:
+        baseline, streak = _close_iteration(state, campaign, builder)
+    builder.directive("emit_iteration_report", {"report_path": iteration_report_path(iteration)})
+    stops = _stop_conditions(state, campaign, baseline, streak)
+    if stops:
+        return builder.terminal("COMPLETE", "; ".join(stops) + ".", campaign)
+    builder.set("/iteration", iteration + 1)
+    return builder.advance("IDEATE", "plan_ideation", f"Iteration {iteration} closed; starting iteration "
+                           f"{iteration + 1} (no-improvement streak {streak}).")
+
+
+def _close_iteration(state, campaign, builder):
+    """Patch the history, baseline, streak and learnings; return the baseline and streak after."""
+    iteration, analysis = state["iteration"], state["analysis"]
+    objective = campaign["objective"]
+    best, baseline = analysis["best_run"], effective_baseline(state)
+    # analysis.improved was computed by the code; checking again here keeps the baseline from ever
+    # moving to a worse value, whatever the record says.
+    improved = bool(analysis["improved"] and best is not None and improves(
+        best["metric_value"], baseline["metric_value"] if baseline else None,
+        objective["direction"], objective["improvement_threshold"]))
+    if improved:
+        baseline = {"metric_value": best["metric_value"], "source": "sweep", "iteration": iteration,
+                    "run_id": best["run_id"], "run_url": best.get("run_url"), "config": best["config"]}
+        builder.set("/baseline", baseline)
+    streak = 0 if improved else state["no_improve_streak"] + 1
+    builder.append("/completed_iterations", {
+        "iteration": iteration, "sweep_identity": analysis["sweep_identity"],
+        "proposal_id": state["selected_sweep"]["proposal_id"], "best_run": best, "improved": improved,
+        "baseline_after": baseline["metric_value"] if baseline else None,
+        "spend_usd": _sweep_spend(state, analysis["sweep_identity"])})
+    builder.set("/no_improve_streak", streak)
+    for text in analysis["learnings"]:
+        builder.append("/learnings", {"iteration": iteration, "text": text})
+    return baseline, streak
+
+
+def _sweep_spend(state, identity) -> float:
+    for entry in state["spend_ledger"]["entries"]:
+        if entry["sweep_identity"] == identity:
+            return entry["usd"]
+    return 0
+
+
+def _stop_conditions(state, campaign, baseline, streak) -> list:
+    """Every stop condition that holds, each named with its numbers."""
+    stops, conditions = [], campaign["stop_conditions"]
+    metric, direction = campaign["objective"]["metric"], campaign["objective"]["direction"]
+    target = conditions.get("target_metric")
+    if target is not None and baseline is not None:
+        value = baseline["metric_value"]
+        if (value >= target) if direction == "maximize" else (value <= target):
+            stops.append(f"target_metric reached: best {metric} {value:g} vs target {target:g} ({direction})")
+    if state["iteration"] >= conditions["max_iterations"]:
+        stops.append(f"max_iterations reached ({conditions['max_iterations']})")
+    if streak >= conditions["no_improve_iterations"]:
+        stops.append(f"no_improve_iterations reached: {streak} iteration(s) in a row without improvement")
+    ledger = dict(state["spend_ledger"], max_budget_usd=campaign["compute"]["max_budget_usd"])
+    budget = budget_snapshot({"spend_ledger": ledger})
+    if budget["remaining_usd"] <= 0:
+        stops.append(f"budget exhausted: ${budget['spent_usd']:g} of ${budget['max_budget_usd']:g} spent")
+    return stops
+
+
+def handoff(state, campaign, inputs) -> dict:
+    if (state["machine_state"], state["phase"]) != ("ROLL_ITERATION", "roll_iteration"):
+        raise ValueError(f"{machine.CLOSE} does not govern {state['machine_state']}/{state['phase']}")
+    builder = EnvelopeBuilder(state, machine.CLOSE, state["phase"])
+    blocked = guard_campaign(state, campaign, inputs, builder)
+    if blocked is not None:
+        return blocked
+    return roll_iteration(state, campaign, inputs, builder)

@@ -1,0 +1,64 @@
+"""metaopt-load-campaign: LOAD_CAMPAIGN / validate_campaign.
+
+Moves on to HYDRATE_STATE only when the campaign is valid, is still this campaign (identity hash),
+and the preflight readiness artifact is present, valid, READY and fresh for the campaign as it is
+now. Everything else blocks with BLOCKED_CONFIG and resumes here once the user fixed the cause.
+"""
+from __future__ import annotations
+
+from .. import campaign as campaign_lib
+from .. import machine
+from ..handoff_common import EnvelopeBuilder, guard_campaign
+
+_RERUN = ("run the preflight again (metaopt-preflight writes .ml-metaopt/preflight-readiness.json), "
+          "then run metaopt.py resume.")
+RERUN_PREFLIGHT = _RERUN[0].upper() + _RERUN[1:]
+FIX_AND_RERUN_PREFLIGHT = "Fix what the failed check reports, then " + _RERUN
+
+
+def handoff(state, campaign, inputs) -> dict:
+    phases = {"validate_campaign": validate_campaign}
+    if state["phase"] not in phases:
+        raise ValueError(f"{machine.LOAD} has no phase {state['phase']!r}")
+    return phases[state["phase"]](state, campaign, inputs, EnvelopeBuilder(state, machine.LOAD, state["phase"]))
+
+
+def validate_campaign(state, campaign, inputs, builder) -> dict:
+    # The shared guard covers an invalid campaign and a changed identity; both resume right here.
+    blocked = guard_campaign(state, campaign, inputs, builder)
+    if blocked is not None:
+        return blocked
+    problem = preflight_problem(campaign, inputs.preflight)
+    if problem is not None:
+        code, reason, fix = problem
+        return builder.blocked("BLOCKED_CONFIG", code, reason, fix, campaign)
+    builder.set("/campaign", {"name": campaign["campaign"]["name"],
+                              "identity_hash": campaign_lib.identity_hash(campaign),
+                              "runtime_config_hash": campaign_lib.runtime_config_hash(campaign)})
+    return builder.advance("HYDRATE_STATE", "hydrate_state",
+                           f"Campaign {campaign['campaign']['name']} is valid and its preflight is READY and fresh.")
+
+
+def preflight_problem(campaign, preflight):
+    """(code, reason, fix) when the preflight artifact does not clear the campaign, else None."""
+    if not preflight.exists:
+        return ("preflight-missing", "No preflight readiness artifact (.ml-metaopt/preflight-readiness.json).",
+                RERUN_PREFLIGHT)
+    if not preflight.valid:
+        first = preflight.issues[0].message if preflight.issues else "it could not be read"
+        return "preflight-invalid", f"The preflight readiness artifact is invalid: {first}", RERUN_PREFLIGHT
+    document = preflight.document
+    if document["status"] == "FAILED":
+        failure = document["failures"][0]
+        return ("preflight-failed",
+                f"Preflight FAILED: {failure['message']} (fix: {failure['fix']})",
+                FIX_AND_RERUN_PREFLIGHT)
+    stale = [name for name, key, current in (
+        ("identity", "campaign_identity_hash", campaign_lib.identity_hash(campaign)),
+        ("runtime settings", "runtime_config_hash", campaign_lib.runtime_config_hash(campaign)))
+        if document[key] != current]
+    if stale:
+        return ("preflight-stale",
+                f"The preflight was made for other campaign {' and '.join(stale)} than the campaign file has now.",
+                RERUN_PREFLIGHT)
+    return None

@@ -1,0 +1,197 @@
+"""metaopt-remote-execution-control: LOCAL_SANITY, LAUNCH_SWEEP, WAIT_FOR_SWEEP and ANALYZE.
+
+handoff(state, campaign, inputs) -> envelope dispatches on (machine_state, phase). The gates before
+any spend (smoke test, budget check, launch) live here; the poll loop in remote_sweep, the analysis
+in remote_analysis.
+"""
+from __future__ import annotations
+
+from .. import machine
+from ..handoff_common import EnvelopeBuilder, guard_campaign, pending_of, sweep_identity
+from . import remote_analysis, remote_sweep
+from .remote_sweep import (MAX_EXECUTOR_ATTEMPTS, capped_budget, ensure_ledger_entry, executor_error,
+                           executor_problem, is_retryable, supersede)
+
+SMOKE_TEST_TIMEOUT_SECONDS = 60
+SMOKE_TEST_OUTPUT_LINES = 40
+
+
+# ---- LOCAL_SANITY ---------------------------------------------------------------------------
+
+def request_smoke_test(state, campaign, inputs, builder):
+    supersede(builder, state, "run_smoke_test")
+    _smoke_test_directive(builder, campaign)
+    return builder.advance("LOCAL_SANITY", "gate_smoke_test", "Run the 60-second smoke test before any spend.")
+
+
+def gate_smoke_test(state, campaign, inputs, builder):
+    records = pending_of(state, "run_smoke_test")
+    if not records:
+        return request_smoke_test(state, campaign, inputs, builder)
+    record = records[-1]
+    result = inputs.result(record["id"])
+    if not result.exists:
+        return builder.wait([record["id"]], None, f"Waiting for the smoke-test result of {record['id']}: "
+                            "run the executor for it, then step again.")
+    problem = executor_problem(record, result, "run_smoke_test")
+    if problem is not None:
+        builder.resolve(record["id"], "rejected")
+        if record["attempt"] < MAX_EXECUTOR_ATTEMPTS:
+            _smoke_test_directive(builder, campaign)
+            return builder.retry(record["attempt"], MAX_EXECUTOR_ATTEMPTS, 0,
+                                 f"Smoke-test result rejected ({problem}); running it again.")
+        return builder.blocked("BLOCKED_PROTOCOL", "executor-result-invalid",
+                               f"The executor wrote no usable smoke-test result in {record['attempt']} "
+                               f"attempts: {problem}",
+                               "Check that scripts/skypilot_wandb_worker.py runs and writes its result, "
+                               "then run metaopt.py resume.", campaign, "LOCAL_SANITY", "request_smoke_test")
+    builder.resolve(record["id"], "consumed")
+    document = result.document
+    if document["status"] != "ok" or not document["details"]["passed"]:
+        return builder.terminal("FAILED", _smoke_failure(document), campaign)
+    return builder.advance("LAUNCH_SWEEP", "request_launch", "Smoke test passed; check the budget and launch.")
+
+
+def _smoke_test_directive(builder, campaign):
+    project = campaign["project"]
+    builder.directive("run_smoke_test", {"command": project["smoke_test_command"], "working_dir": project["repo"],
+                                         "timeout_seconds": SMOKE_TEST_TIMEOUT_SECONDS,
+                                         "max_output_lines": SMOKE_TEST_OUTPUT_LINES})
+
+
+def _smoke_failure(document) -> str:
+    details = document["details"]
+    if document["status"] != "ok":
+        how = f"could not run ({executor_error(document)})"
+    elif details["timed_out"]:
+        how = "timed out"
+    else:
+        how = f"exited with code {details['exit_code']}"
+    stderr = [line.strip() for line in details["stderr_tail"] if line.strip()]
+    last = stderr[-1][:160] if stderr else "(no stderr output)"
+    return (f"Smoke test {how}, so nothing was launched; fix the training code or project.smoke_test_command "
+            f"and start again. Last stderr line: {last}")
+
+
+# ---- LAUNCH_SWEEP ---------------------------------------------------------------------------
+
+def launch_reservation(campaign) -> float:
+    """What the remaining budget must cover before a launch starts."""
+    compute = campaign["compute"]
+    if compute["backend"] == "local":
+        local = compute["local"]
+        return local["hourly_cost_usd"] * min(1, local["max_wall_clock_minutes"] / 60)
+    # skypilot: the cost of the first hour of all agents at the highest hourly price accepted.
+    return compute["skypilot"]["max_hourly_cost_usd"] * compute["num_sweep_agents"] * 1
+
+
+def launch_payload(state, campaign, budget) -> dict:
+    compute, project, wandb = campaign["compute"], campaign["project"], campaign["wandb"]
+    payload = {"sweep_identity": sweep_identity(state), "backend": compute["backend"],
+               "sweep_config": state["selected_sweep"]["sweep_config"], "num_agents": compute["num_sweep_agents"],
+               "idle_timeout_minutes": compute["idle_timeout_minutes"], "budget": budget,
+               "wandb": {"entity": wandb["entity"], "project": wandb["project"]}}
+    if compute["backend"] == "local":
+        local = compute["local"]
+        payload["local"] = {"hourly_cost_usd": local["hourly_cost_usd"],
+                            "max_wall_clock_minutes": local["max_wall_clock_minutes"], "repo": project["repo"]}
+    else:
+        sky = compute["skypilot"]
+        payload["skypilot"] = {key: sky[key] for key in ("provider", "accelerator", "max_hourly_cost_usd",
+                                                         "disk_size_gb", "image_id", "setup") if key in sky}
+        payload["skypilot"]["repo"] = project["repo"]
+    return payload
+
+
+def _launch_refusal(campaign, budget):
+    """Why the budget cannot pay for a launch, or None."""
+    reservation = round(launch_reservation(campaign), 6)
+    remaining = budget["remaining_usd"]
+    if remaining <= 0 or reservation > remaining:
+        return (f"Budget cannot pay for the launch: it reserves ${reservation:g} but ${remaining:g} of "
+                f"${budget['max_budget_usd']:g} remains.")
+    return None
+
+
+def request_launch(state, campaign, inputs, builder):
+    builder.set("/spend_ledger/max_budget_usd", campaign["compute"]["max_budget_usd"])
+    budget = capped_budget(state, campaign)
+    refusal = _launch_refusal(campaign, budget)
+    if refusal:
+        return builder.terminal("COMPLETE", refusal, campaign)
+    supersede(builder, state, "launch_sweep")
+    identity = sweep_identity(state)
+    # The intent is recorded in the same envelope that asks for the launch, so it is in state before
+    # the executor runs: after a crash resources_live=true makes every exit tear down, and the
+    # deterministic identity makes the next launch reconnect instead of starting a second sweep.
+    builder.set("/current_sweep", {
+        "sweep_identity": identity, "iteration": state["iteration"], "backend": campaign["compute"]["backend"],
+        "sweep_id": None, "sweep_url": None, "status": "launching", "resources_live": True, "launched_at": None,
+        "last_poll_at": None, "trials": {"finished": 0, "running": 0, "failed": 0, "killed": 0},
+        "best_run": None, "poll_failures": 0})
+    ensure_ledger_entry(builder, state, inputs)
+    builder.directive("launch_sweep", launch_payload(state, campaign, budget))
+    return builder.advance("LAUNCH_SWEEP", "confirm_launch", f"Launch intent recorded for {identity}; "
+                           f"${budget['remaining_usd']:g} of ${budget['max_budget_usd']:g} remains.")
+
+
+def confirm_launch(state, campaign, inputs, builder):
+    records = pending_of(state, "launch_sweep")
+    if not records:
+        return request_launch(state, campaign, inputs, builder)
+    record = records[-1]
+    result = inputs.result(record["id"])
+    if not result.exists:
+        return builder.wait([record["id"]], None, f"Waiting for the launch_sweep result of {record['id']}: "
+                            "run the executor for it, then step again.")
+    sweep = state["current_sweep"]
+    problem = executor_problem(record, result, "launch_sweep")
+    if problem is None and result.document["details"]["sweep_identity"] != sweep["sweep_identity"]:
+        problem = f"launch result is for {result.document['details']['sweep_identity']}"
+    if problem is None and result.document["status"] == "ok":
+        details = result.document["details"]
+        builder.resolve(record["id"], "consumed")
+        builder.set("/current_sweep", dict(sweep, sweep_id=details["sweep_id"], sweep_url=details["sweep_url"],
+                                           status="running", launched_at=details["launched_at"],
+                                           resources_live=True))
+        ensure_ledger_entry(builder, state, inputs)
+        how = "Reconnected to" if details["reconnected"] else "Launched"
+        return builder.advance("WAIT_FOR_SWEEP", "request_poll", f"{how} {sweep['sweep_identity']} "
+                               f"({details['sweep_id']}, run cap {details['run_cap']}).")
+    builder.resolve(record["id"], "rejected")
+    why = problem or executor_error(result.document)
+    if (problem is not None or is_retryable(result.document)) and record["attempt"] < MAX_EXECUTOR_ATTEMPTS:
+        budget = capped_budget(state, campaign)
+        refusal = _launch_refusal(campaign, budget)
+        if refusal:
+            return builder.terminal("COMPLETE", refusal, campaign)
+        # Same identity: the executor reconnects to a sweep the failed attempt may have created.
+        builder.directive("launch_sweep", launch_payload(state, campaign, budget))
+        return builder.retry(record["attempt"], MAX_EXECUTOR_ATTEMPTS, 0,
+                             f"Launch attempt {record['attempt']} failed ({why}); launching again as "
+                             f"{sweep['sweep_identity']}.")
+    return builder.terminal("FAILED", f"Launch of {sweep['sweep_identity']} failed after {record['attempt']} "
+                            f"attempt(s): {why}", campaign)
+
+
+PHASES = {
+    ("LOCAL_SANITY", "request_smoke_test"): request_smoke_test,
+    ("LOCAL_SANITY", "gate_smoke_test"): gate_smoke_test,
+    ("LAUNCH_SWEEP", "request_launch"): request_launch,
+    ("LAUNCH_SWEEP", "confirm_launch"): confirm_launch,
+    ("WAIT_FOR_SWEEP", "request_poll"): remote_sweep.request_poll,
+    ("WAIT_FOR_SWEEP", "gate_poll"): remote_sweep.gate_poll,
+    ("ANALYZE", "plan_analysis"): remote_analysis.plan_analysis,
+    ("ANALYZE", "finalize_analysis"): remote_analysis.finalize_analysis,
+}
+
+
+def handoff(state, campaign, inputs) -> dict:
+    key = (state["machine_state"], state["phase"])
+    if key not in PHASES:
+        raise ValueError(f"{machine.REMOTE} does not govern {key[0]}/{key[1]}")
+    builder = EnvelopeBuilder(state, machine.REMOTE, state["phase"])
+    blocked = guard_campaign(state, campaign, inputs, builder)
+    if blocked is not None:
+        return blocked
+    return PHASES[key](state, campaign, inputs, builder)

@@ -1,0 +1,220 @@
+"""WAIT_FOR_SWEEP of metaopt-remote-execution-control: the poll loop with its backoff, spend ledger,
+budget stop and teardown; plus the executor-result and money helpers the other phases share.
+"""
+from __future__ import annotations
+
+from ..handoff_common import (MAX_POLL_ATTEMPTS, POLL_INTERVAL_SECONDS, add_seconds, budget_snapshot, objective_of,
+                              parse_time, pending_of, sweep_identity)
+
+# Re-issues of one executor directive (smoke test, launch, teardown) before the campaign gives up.
+MAX_EXECUTOR_ATTEMPTS = 3
+FINISHED_SWEEP_STATUSES = ("finished", "canceled")
+
+
+def executor_problem(record, result, directive_type):
+    """Why a landed executor result cannot be used as the answer to `record`, or None."""
+    if not result.valid:
+        return f"invalid {directive_type} result: {result.issues[0].message}" if result.issues \
+            else f"unreadable {directive_type} result"
+    document = result.document
+    if document.get("directive_id") != record["id"] or document.get("type") != directive_type:
+        return (f"result answers {document.get('type')} {document.get('directive_id')}, "
+                f"not {directive_type} {record['id']}")
+    return None
+
+
+def executor_error(document) -> str:
+    error = document.get("error") or {}
+    return f"{error.get('code', 'unknown-error')}: {error.get('message', 'no message')}"
+
+
+def is_retryable(document) -> bool:
+    return bool((document.get("error") or {}).get("retryable"))
+
+
+def capped_budget(state, campaign) -> dict:
+    """The money position with the campaign's current cap, so a changed budget takes effect."""
+    ledger = dict(state["spend_ledger"], max_budget_usd=campaign["compute"]["max_budget_usd"])
+    return budget_snapshot({"spend_ledger": ledger})
+
+
+def supersede(builder, state, name):
+    """Close leftovers of `name` (e.g. after a resume) before a fresh request replaces them."""
+    for record in pending_of(state, name):
+        builder.resolve(record["id"], "superseded")
+
+
+def _ledger_index(state, identity):
+    for index, entry in enumerate(state["spend_ledger"]["entries"]):
+        if entry["sweep_identity"] == identity:
+            return index
+    return None
+
+
+def ensure_ledger_entry(builder, state, inputs):
+    """Open the ledger entry of this iteration's sweep at 0 USD unless it exists."""
+    identity = sweep_identity(state)
+    if _ledger_index(state, identity) is None:
+        builder.append("/spend_ledger/entries", {"sweep_identity": identity, "iteration": state["iteration"],
+                                                 "usd": 0, "complete": True, "updated_at": inputs.now})
+
+
+def _record_spend(builder, state, inputs, usd, complete) -> float:
+    """Raise (never lower, never reset) the sweep's ledger entry; returns the new campaign total."""
+    sweep = state["current_sweep"]
+    entries = state["spend_ledger"]["entries"]
+    index = _ledger_index(state, sweep["sweep_identity"])
+    previous = entries[index]["usd"] if index is not None else 0
+    entry = {"sweep_identity": sweep["sweep_identity"], "iteration": sweep["iteration"],
+             "usd": max(previous, usd), "complete": complete, "updated_at": inputs.now}
+    if index is None:
+        builder.append("/spend_ledger/entries", entry)
+    else:
+        builder.set(f"/spend_ledger/entries/{index}", entry)
+    total = round(sum(e["usd"] for i, e in enumerate(entries) if i != index) + entry["usd"], 6)
+    builder.set("/spend_ledger/total_usd", total)
+    return total
+
+
+def request_poll(state, campaign, inputs, builder):
+    sweep = state["current_sweep"]
+    if sweep["last_poll_at"] is not None:
+        due = add_seconds(sweep["last_poll_at"], POLL_INTERVAL_SECONDS * 2 ** sweep["poll_failures"])
+        if parse_time(inputs.now) < parse_time(due):
+            return builder.wait([], due, f"Next poll of {sweep['sweep_identity']} is due at {due}; step again then.")
+    builder.set("/spend_ledger/max_budget_usd", campaign["compute"]["max_budget_usd"])
+    budget = capped_budget(state, campaign)
+    if budget["remaining_usd"] <= 0:
+        return builder.terminal("COMPLETE", f"Budget exhausted: ${budget['spent_usd']:g} of "
+                                f"${budget['max_budget_usd']:g} spent.", campaign)
+    supersede(builder, state, "poll_sweep")
+    builder.directive("poll_sweep", {
+        "sweep_identity": sweep["sweep_identity"], "sweep_id": sweep["sweep_id"], "backend": sweep["backend"],
+        "idle_timeout_minutes": campaign["compute"]["idle_timeout_minutes"], "budget": budget,
+        "objective": objective_of(campaign), "poll_attempt": sweep["poll_failures"] + 1})
+    return builder.advance("WAIT_FOR_SWEEP", "gate_poll", f"Poll {sweep['sweep_identity']} "
+                           f"(${budget['remaining_usd']:g} of ${budget['max_budget_usd']:g} remains).")
+
+
+def gate_poll(state, campaign, inputs, builder):
+    teardowns = _settle_teardowns(state, inputs, builder)
+    polls = pending_of(state, "poll_sweep")
+    if polls:
+        record = polls[-1]
+        if inputs.result(record["id"]).exists:
+            return _read_poll(state, campaign, inputs, builder, record, teardowns)
+        if builder.resolved:
+            return builder.advance("WAIT_FOR_SWEEP", "gate_poll", "Teardown result recorded; poll still pending.")
+        return builder.wait([record["id"]] + [r["id"] for r in teardowns["waiting"]], None,
+                            f"Waiting for the poll_sweep result of {record['id']}: run the executor for it, "
+                            "then step again.")
+    return _after_teardown(state, campaign, inputs, builder, teardowns)
+
+
+def _settle_teardowns(state, inputs, builder) -> dict:
+    """Resolve every pending teardown whose result landed; say what was confirmed, failed or awaited."""
+    out = {"confirmed": False, "failed": [], "waiting": []}
+    for record in pending_of(state, "teardown"):
+        result = inputs.result(record["id"])
+        if not result.exists:
+            out["waiting"].append(record)
+            continue
+        problem = executor_problem(record, result, "teardown")
+        if problem is None and result.document["status"] == "ok":
+            builder.resolve(record["id"], "consumed")
+            out["confirmed"] = True
+        else:
+            builder.resolve(record["id"], "rejected")
+            retryable = problem is not None or is_retryable(result.document)
+            out["failed"].append((record, problem or executor_error(result.document), retryable))
+    return out
+
+
+def _after_teardown(state, campaign, inputs, builder, teardowns):
+    sweep = state["current_sweep"]
+    if teardowns["confirmed"] and not teardowns["waiting"]:
+        builder.set("/current_sweep/resources_live", False)
+        if sweep["status"] in FINISHED_SWEEP_STATUSES:
+            return builder.advance("ANALYZE", "plan_analysis", f"{sweep['sweep_identity']} {sweep['status']} "
+                                   "and torn down; analyze it.")
+        return builder.advance("WAIT_FOR_SWEEP", "request_poll", "Teardown confirmed; poll again.")
+    if teardowns["failed"] and not teardowns["waiting"]:
+        record, why, retryable = teardowns["failed"][-1]
+        if retryable and record["attempt"] < MAX_EXECUTOR_ATTEMPTS:
+            _teardown(builder, sweep, f"retry after: {why}")
+            return builder.retry(record["attempt"], MAX_EXECUTOR_ATTEMPTS, 0, f"Teardown failed ({why}); retrying.")
+        return builder.blocked("BLOCKED_PROTOCOL", "teardown-failed",
+                               f"Teardown of {sweep['sweep_identity']} failed: {why}",
+                               "Release the sweep's machines or processes by hand (see the teardown result), "
+                               "then run metaopt.py resume.", campaign, "WAIT_FOR_SWEEP", "request_poll")
+    if teardowns["waiting"]:
+        if builder.resolved:
+            return builder.advance("WAIT_FOR_SWEEP", "gate_poll", "Teardown result recorded; another is pending.")
+        return builder.wait([r["id"] for r in teardowns["waiting"]], None, "Waiting for the teardown result: "
+                            "run the executor for it, then step again.")
+    if sweep["status"] in FINISHED_SWEEP_STATUSES and not sweep["resources_live"]:
+        return builder.advance("ANALYZE", "plan_analysis", f"{sweep['sweep_identity']} {sweep['status']}; analyze it.")
+    return request_poll(state, campaign, inputs, builder)
+
+
+def _teardown(builder, sweep, reason):
+    builder.directive("teardown", {"sweep_identity": sweep["sweep_identity"], "sweep_id": sweep["sweep_id"],
+                                   "backend": sweep["backend"], "reason": reason}, iteration=sweep["iteration"])
+
+
+def _read_poll(state, campaign, inputs, builder, record, teardowns):
+    sweep = state["current_sweep"]
+    result = inputs.result(record["id"])
+    problem = executor_problem(record, result, "poll_sweep")
+    if problem is None and result.document["details"]["sweep_identity"] != sweep["sweep_identity"]:
+        problem = f"poll result is for {result.document['details']['sweep_identity']}"
+    if problem is None and result.document["status"] == "ok":
+        builder.resolve(record["id"], "consumed")
+        return _apply_poll(state, campaign, inputs, builder, result.document["details"], teardowns)
+    builder.resolve(record["id"], "rejected")
+    if problem is None and not is_retryable(result.document):
+        return builder.terminal("FAILED", f"Polling {sweep['sweep_identity']} failed for good: "
+                                f"{executor_error(result.document)}", campaign)
+    why = problem or executor_error(result.document)
+    if problem is None:
+        spend = result.document["details"]["spend"]
+        # An incomplete listing never reads as zero: the entry is marked incomplete and only ever
+        # raised, by the part of the spend that was listed.
+        _record_spend(builder, state, inputs, spend["sweep_spend_usd"], spend["complete"])
+    failures = sweep["poll_failures"] + 1
+    if failures >= MAX_POLL_ATTEMPTS:
+        # Reset so a resume after the fix starts with a fresh set of attempts.
+        builder.set("/current_sweep", dict(sweep, poll_failures=0, last_poll_at=inputs.now))
+        return builder.blocked("BLOCKED_PROTOCOL", "poll-attempts-exhausted",
+                               f"{failures} polls of {sweep['sweep_identity']} in a row failed; last: {why}",
+                               "Fix what the poll error names (credentials, network, W&B or cloud access), "
+                               "then run metaopt.py resume.", campaign, "WAIT_FOR_SWEEP", "request_poll")
+    builder.set("/current_sweep", dict(sweep, poll_failures=failures, last_poll_at=inputs.now))
+    return builder.retry(failures, MAX_POLL_ATTEMPTS, POLL_INTERVAL_SECONDS * 2 ** failures,
+                         f"Poll {failures} of {sweep['sweep_identity']} failed ({why}); backing off.",
+                         next_phase="request_poll")
+
+
+def _apply_poll(state, campaign, inputs, builder, details, teardowns):
+    sweep = state["current_sweep"]
+    status = details["sweep_status"]
+    builder.set("/current_sweep", dict(sweep, status=status, trials=details["trials"], best_run=details["best_run"],
+                                       last_poll_at=details["polled_at"], poll_failures=0,
+                                       resources_live=details["resources_live"]))
+    builder.set("/spend_ledger/max_budget_usd", campaign["compute"]["max_budget_usd"])
+    total = _record_spend(builder, state, inputs, details["spend"]["sweep_spend_usd"], True)
+    cap = campaign["compute"]["max_budget_usd"]
+    name = sweep["sweep_identity"]
+    if status == "budget_exceeded" or total >= cap:
+        return builder.terminal("COMPLETE", f"Budget exhausted: ${total:g} of ${cap:g} spent ({name}).", campaign)
+    if status == "failed":
+        return builder.terminal("FAILED", f"Sweep {name} failed (stop reason {details['stop_reason']}).", campaign)
+    if status in FINISHED_SWEEP_STATUSES:
+        if details["resources_live"]:
+            if not teardowns["waiting"]:
+                _teardown(builder, sweep, f"sweep {status}; release its resources")
+            return builder.advance("WAIT_FOR_SWEEP", "gate_poll", f"{name} {status}; tearing down before analysis.")
+        return builder.advance("ANALYZE", "plan_analysis", f"{name} {status}: {details['trials']['finished']} "
+                               f"trial(s) finished; ${total:g} of ${cap:g} spent.")
+    return builder.advance("WAIT_FOR_SWEEP", "request_poll", f"{name} {status}: {details['trials']['finished']} "
+                           f"finished, {details['trials']['running']} running; ${total:g} of ${cap:g} spent.")

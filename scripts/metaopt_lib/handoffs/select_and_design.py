@@ -1,0 +1,122 @@
+"""metaopt-select-design: SELECT_AND_DESIGN_SWEEP / plan_selection and finalize_selection.
+
+The selection worker picks one pool proposal and refines its search space. Its answer is untrusted:
+the winner must still be in the pool, and everything that reaches a command or costs money
+(program, command, metric, run cap) is set from the campaign before the config is validated.
+"""
+from __future__ import annotations
+
+import copy
+
+from .. import contracts, machine
+from ..handoff_common import EnvelopeBuilder, effective_baseline, guard_campaign
+from ..handoff_workers import gate_worker_results
+from .background_control import pool_digests, recent_learnings
+
+SELECTION_WORKER = "metaopt-selection-worker"
+WORKER_HELP = "Check the selection worker and its results under .ml-metaopt/results/, then run metaopt.py resume."
+
+
+def handoff(state, campaign, inputs) -> dict:
+    phases = {"plan_selection": plan_selection, "finalize_selection": finalize_selection}
+    if state["phase"] not in phases:
+        raise ValueError(f"{machine.SELECT} has no phase {state['phase']!r}")
+    return phases[state["phase"]](state, campaign, inputs, EnvelopeBuilder(state, machine.SELECT, state["phase"]))
+
+
+def selection_context(state, campaign) -> dict:
+    policy = campaign["proposal_policy"]
+    return {"proposals": pool_digests(state["proposal_pool"], policy["max_pool_size"]),
+            "baseline": effective_baseline(state),
+            "learnings": recent_learnings(state, policy["max_learnings_in_context"]),
+            "run_cap": campaign["compute"]["run_cap"]}
+
+
+def plan_selection(state, campaign, inputs, builder) -> dict:
+    blocked = guard_campaign(state, campaign, inputs, builder)
+    if blocked is not None:
+        return blocked
+    if not state["proposal_pool"]:
+        return builder.blocked("BLOCKED_PROTOCOL", "empty-pool", "There is no proposal to select from.",
+                               "Run metaopt.py resume to ask the ideation workers for new proposals.", campaign,
+                               resume_state="IDEATE", resume_phase="plan_ideation")
+    builder.worker(SELECTION_WORKER, campaign, selection_context(state, campaign))
+    return builder.advance("SELECT_AND_DESIGN_SWEEP", "finalize_selection",
+                           f"Dispatched the selection worker over {len(state['proposal_pool'])} proposal(s).")
+
+
+def finalize_selection(state, campaign, inputs, builder) -> dict:
+    blocked = guard_campaign(state, campaign, inputs, builder)
+    if blocked is not None:
+        return blocked
+    if not any(r["name"] == SELECTION_WORKER for r in state["pending"]):
+        return builder.advance("SELECT_AND_DESIGN_SWEEP", "plan_selection",
+                               "No selection task is pending; dispatching one again.")
+    gate = gate_worker_results(state, campaign, inputs, builder, SELECTION_WORKER,
+                               lambda: selection_context(state, campaign))
+    for record, document in gate.accepted:
+        selected, problem = selected_sweep(state, campaign, document)
+        if selected is not None:
+            builder.set("/selected_sweep", selected)
+            return builder.advance("LOCAL_SANITY", "request_smoke_test",
+                                   f"Selected {selected['proposal_id']} for iteration {state['iteration']} "
+                                   f"({selected['sweep_config']['method']}, run cap "
+                                   f"{selected['sweep_config']['run_cap']}).")
+        # Valid against its task, but not against the current pool or campaign: a rejected result.
+        _reject_and_retry(state, campaign, builder, gate, record, problem)
+    if builder.launches:
+        return builder.advance("SELECT_AND_DESIGN_SWEEP", "finalize_selection",
+                               f"Selection retried: {gate.problems[0]}")
+    if gate.waiting and not builder.resolved:
+        return builder.wait([r["id"] for r in gate.waiting], gate.until, "Waiting for the selection result.")
+    if gate.waiting:
+        return builder.advance("SELECT_AND_DESIGN_SWEEP", "finalize_selection",
+                               f"{len(gate.waiting)} selection result(s) still pending.")
+    problem = gate.problems[0] if gate.problems else "no usable selection result"
+    return builder.blocked("BLOCKED_PROTOCOL", "worker-attempts-exhausted",
+                           f"Selection failed within the attempt limit: {problem}", WORKER_HELP, campaign,
+                           resume_state="SELECT_AND_DESIGN_SWEEP", resume_phase="plan_selection")
+
+
+def _reject_and_retry(state, campaign, builder, gate, record, problem):
+    for item in builder.resolved:
+        if item["id"] == record["id"]:
+            item["disposition"] = "rejected"
+    gate.problems.append(f"{record['id']}: {problem}")
+    if record["attempt"] < campaign["proposal_policy"]["max_worker_attempts"]:
+        builder.worker(SELECTION_WORKER, campaign, selection_context(state, campaign), attempt=record["attempt"] + 1)
+    else:
+        gate.exhausted.append(record)
+
+
+def selected_sweep(state, campaign, document):
+    """(selected_sweep record, None) for a usable selection result, else (None, why it is not)."""
+    winner = document["winning_proposal_id"]
+    if winner not in {p["proposal_id"] for p in state["proposal_pool"]}:
+        return None, f"winning proposal {winner!r} is not in the proposal pool"
+    config = final_sweep_config(campaign, document["sweep_config"])
+    issues = contracts.validate_document("sweep-config", config, "selected sweep config",
+                                         contracts.Context(objective=campaign["objective"]))
+    if issues:
+        return None, f"the refined sweep config is invalid: {issues[0].message}"
+    return {"proposal_id": winner, "iteration": state["iteration"], "sweep_config": config,
+            "rationale": document["rationale"]}, None
+
+
+def final_sweep_config(campaign, refined) -> dict:
+    """The worker's search space with program, command, metric and run cap taken from the campaign."""
+    config = copy.deepcopy(refined)
+    project, objective = campaign["project"], campaign["objective"]
+    config["program"] = project["program"]
+    config["command"] = list(project["command"])
+    metric = {"name": objective["metric"], "goal": objective["direction"]}
+    worker_metric = refined.get("metric")
+    if isinstance(worker_metric, dict) and "target" in worker_metric:
+        metric["target"] = worker_metric["target"]
+    config["metric"] = metric
+    run_cap = campaign["compute"]["run_cap"]
+    if isinstance(refined.get("run_cap"), int) and not isinstance(refined["run_cap"], bool):
+        run_cap = min(run_cap, refined["run_cap"])
+    config["run_cap"] = run_cap
+    return config
+

@@ -1,0 +1,84 @@
+"""The mechanical directives the driver runs itself: the AGENTS.md hook and the reports.
+
+Each is idempotent: running it twice leaves the same files.
+"""
+from __future__ import annotations
+
+import re
+
+from .atomic_io import write_text_atomic
+from .handoff_common import budget_snapshot, effective_baseline
+
+HOOK_BEGIN = "<!-- BEGIN ml-metaoptimization: {marker} -->"
+HOOK_END = "<!-- END ml-metaoptimization: {marker} -->"
+
+
+def run(campaign_dir, directive, state) -> None:
+    payload = directive["payload"]
+    kind = directive["type"]
+    if kind == "add_agents_hook":
+        _write_hook(campaign_dir, payload["marker"], payload["text"])
+    elif kind == "remove_agents_hook":
+        _write_hook(campaign_dir, payload["marker"], None)
+    elif kind == "emit_iteration_report":
+        campaign_dir.write_text(payload["report_path"], iteration_report(state, directive["iteration"]))
+    elif kind == "emit_final_report":
+        campaign_dir.write_text(payload["report_path"], final_report(state, payload))
+    else:
+        raise ValueError(f"not a mechanical directive: {kind}")
+
+
+def _write_hook(campaign_dir, marker, text):
+    path = campaign_dir.root / "AGENTS.md"
+    current = path.read_text(encoding="utf-8") if path.exists() else ""
+    begin, end = HOOK_BEGIN.format(marker=marker), HOOK_END.format(marker=marker)
+    block = re.compile(re.escape(begin) + r".*?" + re.escape(end) + r"\n?", re.S)
+    updated = block.sub("", current)
+    if text is not None:
+        updated = updated.rstrip("\n") + ("\n\n" if updated.strip() else "") + f"{begin}\n{text.strip()}\n{end}\n"
+    if updated != current:
+        if updated.strip():
+            write_text_atomic(path, updated)
+        elif path.exists():
+            path.unlink()
+
+
+def _metric(run):
+    return "—" if not run else f"{run['metric_value']:.6g} ({run['run_id']})"
+
+
+def iteration_report(state, iteration) -> str:
+    record = next((r for r in state["completed_iterations"] if r["iteration"] == iteration), None)
+    budget = budget_snapshot(state)
+    lines = [f"# Iteration {iteration} — {state['campaign']['name']}", ""]
+    if record:
+        lines += [f"- sweep: `{record['sweep_identity']}` from proposal `{record['proposal_id']}`",
+                  f"- best run: {_metric(record['best_run'])}",
+                  f"- improved: {'yes' if record['improved'] else 'no'}; baseline after: {record['baseline_after']}",
+                  f"- spend of this sweep: {record['spend_usd']:.2f} USD"]
+    lines += [f"- campaign spend: {budget['spent_usd']:.2f} of {budget['max_budget_usd']:.2f} USD", "",
+              "## Learnings", ""]
+    lines += [f"- {item['text']}" for item in state["learnings"] if item["iteration"] == iteration] or ["- none"]
+    return "\n".join(lines) + "\n"
+
+
+def final_report(state, payload) -> str:
+    budget = budget_snapshot(state)
+    baseline = effective_baseline(state)
+    lines = [f"# Campaign {state['campaign']['name']}: {payload['terminal_state']}", "",
+             f"Reason: {payload['reason']}", "",
+             f"- iterations completed: {len(state['completed_iterations'])}",
+             f"- baseline: {baseline['metric_value'] if baseline else 'none'}"
+             + (f" (run {baseline.get('run_id')}, iteration {baseline.get('iteration')})"
+                if baseline and baseline.get("run_id") else ""),
+             f"- spend: {budget['spent_usd']:.2f} of {budget['max_budget_usd']:.2f} USD", ""]
+    if baseline and baseline.get("config"):
+        lines += ["## Best configuration", ""]
+        lines += [f"- `{key}`: {value}" for key, value in sorted(baseline["config"].items())] + [""]
+    lines += ["## Iterations", "", "| iteration | best | improved | spend (USD) |", "|---|---|---|---|"]
+    lines += [f"| {r['iteration']} | {_metric(r['best_run'])} | {'yes' if r['improved'] else 'no'} | "
+              f"{r['spend_usd']:.2f} |" for r in state["completed_iterations"]]
+    if state["block"]:
+        lines += ["", "## To continue", "", f"{state['block']['fix']}",
+                  "Then run `python3 scripts/metaopt.py resume --project-root .`."]
+    return "\n".join(lines) + "\n"

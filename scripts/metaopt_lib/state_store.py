@@ -1,0 +1,149 @@
+"""The campaign directory on disk: single-writer lock, validated state, journal, spec files, archive.
+
+Layout under <project>/.ml-metaopt/: state.json, journal.jsonl, lock, tasks/ directives/ results/
+(iteration-scoped), archive/ (consumed records' files), handoffs/ (every envelope, never overwritten).
+"""
+from __future__ import annotations
+
+import errno
+import fcntl
+import hashlib
+import json
+import os
+from pathlib import Path
+
+from . import contracts
+from .atomic_io import write_json_atomic, write_text_atomic
+from .campaign import canonical_json
+from .issues import ContractError, Issue
+from .paths import METAOPT_DIR_NAME
+
+
+class Busy(Exception):
+    """Another process holds the campaign's writer lock."""
+
+
+class CampaignDir:
+    def __init__(self, project_root):
+        self.root = Path(project_root).resolve()
+        self.dir = self.root / METAOPT_DIR_NAME
+        self.state_path = self.dir / "state.json"
+        self.journal_path = self.dir / "journal.jsonl"
+        self._lock_fd = None
+
+    # -- lock -------------------------------------------------------------------------------------
+    def lock(self):
+        """Take the single-writer lock without waiting; raises Busy when another writer holds it."""
+        self.dir.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.dir / "lock", os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError as exc:
+            os.close(fd)
+            if exc.errno in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
+                raise Busy(str(self.dir)) from None
+            raise
+        self._lock_fd = fd
+
+    def unlock(self):
+        if self._lock_fd is not None:
+            fcntl.flock(self._lock_fd, fcntl.LOCK_UN)
+            os.close(self._lock_fd)
+            self._lock_fd = None
+
+    def __enter__(self):
+        self.lock()
+        return self
+
+    def __exit__(self, *exc):
+        self.unlock()
+
+    # -- state ------------------------------------------------------------------------------------
+    def has_state(self) -> bool:
+        return self.state_path.exists()
+
+    def read_state(self) -> dict:
+        """The validated state; raises ContractError naming every problem."""
+        return contracts.load_valid("state", self.state_path, label=self.rel(self.state_path))
+
+    def write_state(self, state) -> None:
+        issues = contracts.validate_document("state", state, self.rel(self.state_path))
+        if issues:
+            raise ContractError(issues)
+        write_json_atomic(self.state_path, state)
+
+    # -- journal ----------------------------------------------------------------------------------
+    def append_journal(self, entry) -> None:
+        line = json.dumps(entry, sort_keys=True, allow_nan=False) + "\n"
+        with open(self.journal_path, "a", encoding="utf-8") as handle:
+            handle.write(line)
+            handle.flush()
+            os.fsync(handle.fileno())
+
+    def journal_tail(self, count) -> list:
+        """The last `count` journal entries (reads only the end of the file)."""
+        if not self.journal_path.exists():
+            return []
+        with open(self.journal_path, "rb") as handle:
+            handle.seek(0, os.SEEK_END)
+            size = handle.tell()
+            handle.seek(max(0, size - 64 * 1024))
+            lines = handle.read().decode("utf-8", "replace").splitlines()
+        entries = []
+        for line in lines[-count:]:
+            try:
+                entries.append(json.loads(line))
+            except json.JSONDecodeError:
+                continue
+        return entries
+
+    # -- files ------------------------------------------------------------------------------------
+    def path(self, rel) -> Path:
+        """Absolute path of a project-relative path; refuses anything outside .ml-metaopt/."""
+        candidate = (self.root / rel).resolve()
+        if self.dir != candidate and self.dir not in candidate.parents:
+            raise ContractError([Issue(str(rel), (), "path.outside_metaopt", "path leaves .ml-metaopt/",
+                                       "a path under .ml-metaopt/", "report this as a bug")])
+        return candidate
+
+    def rel(self, path) -> str:
+        return Path(path).resolve().relative_to(self.root).as_posix()
+
+    def write_spec(self, rel, document) -> None:
+        write_json_atomic(self.path(rel), document)
+
+    def write_text(self, rel, text) -> None:
+        write_text_atomic(self.path(rel), text)
+
+    def write_handoff(self, envelope) -> str:
+        """Keep every envelope: named by the sequence it applies at, agent and phase."""
+        name = (f"{envelope['computed_against_seq'] + 1:06d}-{envelope['agent']}-{envelope['phase']}"
+                ".handoff-envelope.json")
+        rel = f"{METAOPT_DIR_NAME}/handoffs/{name}"
+        write_json_atomic(self.path(rel), envelope)
+        return rel
+
+    def write_preview(self, envelope, now) -> str:
+        """Keep an envelope computed but not applied, under a name no other run reuses."""
+        stamp = now.replace(":", "").replace("-", "")
+        base = (f"{METAOPT_DIR_NAME}/handoffs/previews/{envelope['computed_against_seq'] + 1:06d}-"
+                f"{envelope['agent']}-{envelope['phase']}-{stamp}")
+        rel, count = f"{base}.handoff-envelope.json", 1
+        while self.path(rel).exists():
+            count += 1
+            rel = f"{base}-{count}.handoff-envelope.json"
+        write_json_atomic(self.path(rel), envelope)
+        return rel
+
+    def archive(self, record) -> None:
+        """Move a closed record's spec and result files to archive/ so they are never read again."""
+        for key in ("spec_path", "result_path"):
+            source = self.path(record[key])
+            if source.exists():
+                target = self.path(record[key].replace(f"{METAOPT_DIR_NAME}/", f"{METAOPT_DIR_NAME}/archive/", 1))
+                target.parent.mkdir(parents=True, exist_ok=True)
+                os.replace(source, target)
+
+
+def state_digest(state) -> str:
+    return "sha256:" + hashlib.sha256(canonical_json(state).encode("utf-8")).hexdigest()

@@ -1,0 +1,118 @@
+"""End to end: a host that only loops on `metaopt.py step` runs whole campaigns to every terminal state."""
+import json
+import tempfile
+import unittest
+from pathlib import Path
+
+import support  # noqa: F401
+import sim_host
+from sim_host import Host, Scenario, write_preflight, write_project
+
+from metaopt_lib import machine
+
+
+def journal(root):
+    return [json.loads(line) for line in (Path(root) / ".ml-metaopt" / "journal.jsonl").read_text().splitlines()]
+
+
+def state_of(root):
+    return json.loads((Path(root) / ".ml-metaopt" / "state.json").read_text())
+
+
+class Simulation(unittest.TestCase):
+    def setUp(self):
+        tmp = tempfile.TemporaryDirectory()
+        self.addCleanup(tmp.cleanup)
+        self.root = Path(tmp.name)
+
+    def run_campaign(self, scenario=None, **overrides):
+        write_project(self.root, scenario, **overrides)
+        self.host = Host(self.root)
+        return self.host.run()
+
+    def test_five_iterations_through_every_state_to_complete(self):
+        final = self.run_campaign()
+        state = state_of(self.root)
+        self.assertEqual(final["action"]["terminal_state"], "COMPLETE")
+        self.assertEqual([r["iteration"] for r in state["completed_iterations"]], [1, 2, 3, 4, 5])
+        visited = {e.get("from") for e in journal(self.root)} | {e.get("to") for e in journal(self.root)}
+        self.assertTrue(set(machine.RUNNING_STATES) <= visited, set(machine.RUNNING_STATES) - visited)
+        self.assertEqual(state["baseline"]["metric_value"], 0.65)
+        sweeps = json.loads((self.root / ".sim" / "sweeps.json").read_text())
+        sweeps.pop("_results")
+        self.assertEqual(sorted(sweeps), [f"sim-campaign-iter-{i}" for i in range(1, 6)])
+        self.assertTrue(all(s["launches"] == 1 for s in sweeps.values()))
+        self.assertAlmostEqual(state["spend_ledger"]["total_usd"], 5 * 2 * 0.05)
+        self.assertTrue((self.root / ".ml-metaopt" / "reports" / "final.md").exists())
+        self.assertTrue((self.root / ".ml-metaopt" / "reports" / "iteration-5.md").exists())
+        self.assertFalse((self.root / "AGENTS.md").exists(), "the AGENTS.md hook block is removed at the end")
+
+    def test_step_output_stays_small_and_does_not_grow_with_history(self):
+        self.run_campaign()
+        sizes = [len(text) for _, text in self.host.outputs]
+        self.assertLess(max(sizes), 4000)
+        first_iteration, last_iteration = sizes[: len(sizes) // 5], sizes[-len(sizes) // 5:]
+        self.assertLess(max(last_iteration), max(first_iteration) * 1.5)
+
+    def test_smoke_failure_ends_in_failed_without_any_launch(self):
+        final = self.run_campaign(Scenario(smoke_passes=False))
+        self.assertEqual(final["action"]["terminal_state"], "FAILED")
+        sweeps = json.loads((self.root / ".sim" / "sweeps.json").read_text())
+        self.assertEqual([k for k in sweeps if k != "_results"], [])
+        self.assertEqual(list((self.root / ".ml-metaopt").rglob("launch-*")), [])
+
+    def test_missing_preflight_blocks_config_and_resume_continues_after_the_fix(self):
+        write_project(self.root, preflight=False)
+        final = Host(self.root).run()
+        self.assertEqual(final["action"]["terminal_state"], "BLOCKED_CONFIG")
+        self.assertEqual(state_of(self.root)["block"]["code"], "preflight-missing")
+        write_preflight(self.root, sim_host.campaign_document())
+        code, document = Host(self.root).step("resume")
+        self.assertEqual((code, document["machine_state"]), (0, "LOAD_CAMPAIGN"))
+        self.assertEqual(Host(self.root).run()["action"]["terminal_state"], "COMPLETE")
+
+    def test_budget_exhaustion_completes_and_tears_down(self):
+        final = self.run_campaign(Scenario(spend_per_poll=0.9), **{"compute.max_budget_usd": 2.0})
+        state = state_of(self.root)
+        self.assertEqual(final["action"]["terminal_state"], "COMPLETE")
+        self.assertGreaterEqual(state["spend_ledger"]["total_usd"], 2.0)
+        self.assertTrue(list((self.root / ".ml-metaopt" / "archive").rglob("teardown-*.json")))
+
+    def test_plateau_stops_the_campaign(self):
+        final = self.run_campaign(Scenario(metrics=[0.5, 0.6, 0.6, 0.7, 0.8]),
+                                  **{"stop_conditions.no_improve_iterations": 2})
+        state = state_of(self.root)
+        self.assertEqual(final["action"]["terminal_state"], "COMPLETE")
+        self.assertEqual(len(state["completed_iterations"]), 3)
+        self.assertEqual(state["baseline"]["metric_value"], 0.5)
+
+    def test_transient_poll_errors_are_retried(self):
+        final = self.run_campaign(Scenario(poll_failures=2), **{"stop_conditions.max_iterations": 1})
+        self.assertEqual(final["action"]["terminal_state"], "COMPLETE")
+
+    def test_persistent_poll_errors_block_protocol_with_teardown(self):
+        final = self.run_campaign(Scenario(poll_failures=99), **{"stop_conditions.max_iterations": 1})
+        self.assertEqual(final["action"]["terminal_state"], "BLOCKED_PROTOCOL")
+        self.assertEqual(state_of(self.root)["block"]["code"], "poll-attempts-exhausted")
+
+    def test_identity_change_blocks_config_and_keeps_progress(self):
+        write_project(self.root)
+        host = Host(self.root)
+        for _ in range(400):
+            code, document = host.step()
+            if state_of(self.root)["completed_iterations"]:
+                break
+            host.act(document["action"])
+        before = state_of(self.root)["completed_iterations"]
+        text = (self.root / "ml_metaopt_campaign.yaml").read_text().replace("val_loss", "val_acc")
+        (self.root / "ml_metaopt_campaign.yaml").write_text(text)
+        final = Host(self.root).run()
+        self.assertEqual(final["action"]["terminal_state"], "BLOCKED_CONFIG")
+        self.assertEqual(state_of(self.root)["completed_iterations"], before)
+        (self.root / "ml_metaopt_campaign.yaml").write_text(text.replace("val_acc", "val_loss"))
+        self.assertEqual(Host(self.root).step("resume")[0], 0)
+        self.assertEqual(Host(self.root).run()["action"]["terminal_state"], "COMPLETE")
+
+
+if __name__ == "__main__":
+    unittest.main()
