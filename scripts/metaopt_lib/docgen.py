@@ -119,6 +119,12 @@ def sweep_config_fields() -> str:
     return field_table("sweep-config") + "\n\n#### Each parameter\n\n" + field_table("sweep-config", "#/$defs/parameter")
 
 
+def step_output_fields() -> str:
+    return ("Progress document:\n\n" + field_table("step-output", "#/$defs/progress")
+            + "\n\nError report (printed instead when the step could not run; nothing was changed):\n\n"
+            + field_table("step-output", "#/$defs/error"))
+
+
 def requirements() -> str:
     lines = []
     for file_name in ("requirements.txt",):
@@ -149,6 +155,7 @@ BLOCKS = {
     "fields-ideation-result": lambda: field_table("ideation-result"),
     "fields-selection-result": lambda: field_table("selection-result"),
     "fields-analysis-result": lambda: field_table("analysis-result"),
+    "fields-step-output": step_output_fields,
     "requirements": requirements,
     "fields-preflight-readiness": lambda: field_table("preflight-readiness"),
 }

@@ -121,7 +121,7 @@ def apply(cdir, state, envelope, now):
     for launch in envelope["worker_launches"]:
         cdir.write_spec(launch["task_path"], launch["task"])
     cdir.write_handoff(envelope)
-    cdir.write_state(new_state)
+    cdir.write_state(new_state, validated=True)
     closed = {item["id"] for item in envelope["resolved_pending"]}
     for record in state["pending"]:
         if record["id"] in closed:
@@ -197,7 +197,7 @@ def _resume_locked(cdir, now):
     new_state = dict(state, machine_state=block["resume_state"], phase=block["resume_phase"], status="RUNNING",
                      block=None, terminal=None, step_seq=state["step_seq"] + 1, updated_at=now)
     engine.check_state(new_state, "state after resume")
-    cdir.write_state(new_state)
+    cdir.write_state(new_state, validated=True)
     mechanical.run(cdir, {"type": "add_agents_hook", "iteration": state["iteration"],
                           "payload": {"marker": state["campaign"]["name"],
                                       "text": hook_text(state["campaign"]["name"])}}, new_state)

@@ -66,10 +66,12 @@ class CampaignDir:
         """The validated state; raises ContractError naming every problem."""
         return contracts.load_valid("state", self.state_path, label=self.rel(self.state_path))
 
-    def write_state(self, state) -> None:
-        issues = contracts.validate_document("state", state, self.rel(self.state_path))
-        if issues:
-            raise ContractError(issues)
+    def write_state(self, state, validated=False) -> None:
+        """Write the state atomically; validates it first unless the caller just did (engine output)."""
+        if not validated:
+            issues = contracts.validate_document("state", state, self.rel(self.state_path))
+            if issues:
+                raise ContractError(issues)
         write_json_atomic(self.state_path, state)
 
     # -- journal ----------------------------------------------------------------------------------

@@ -1,0 +1,136 @@
+#!/usr/bin/env python3
+"""Benchmarks that print numbers (not timed tests).
+
+Usage:
+  python3 scripts/benchmark.py control-plane [--repeat N]
+
+control-plane: median wall time of one `metaopt.py step` process at iteration 1 and at a
+synthesized iteration 1,000; bytes the host reads per step and in total for a five-iteration
+campaign (SKILL.md plus every step output); host turns per iteration. The campaign is driven by
+the simulated host of the test suite (scripted workers, test-only stand-in executor).
+
+Prints one JSON document. Exit codes: 0 done, 1 a run failed, 2 usage.
+"""
+from __future__ import annotations
+
+import argparse
+import copy
+import json
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter
+from pathlib import Path
+
+SKILL_ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(SKILL_ROOT / "scripts"))
+sys.path.insert(0, str(SKILL_ROOT / "tests"))
+
+import sim_host  # noqa: E402
+
+from metaopt_lib.atomic_io import write_json_atomic  # noqa: E402
+
+
+def _time_step(project, now, repeat) -> float:
+    """Median seconds of one `metaopt.py step` process, each run on a fresh copy of the project."""
+    times = []
+    for index in range(repeat):
+        run_dir = project.parent / f"run-{index}"
+        shutil.copytree(project, run_dir)
+        start = time.perf_counter()
+        done = subprocess.run([sys.executable, str(SKILL_ROOT / "scripts" / "metaopt.py"), "step", "--project-root",
+                               str(run_dir), "--json", "--now", now], capture_output=True, text=True)
+        times.append(time.perf_counter() - start)
+        if done.returncode != 0:
+            raise RuntimeError(done.stdout + done.stderr)
+        shutil.rmtree(run_dir)
+    return statistics.median(times)
+
+
+def _synthesize_history(state, iterations):
+    """Grow a real state to `iterations` completed iterations (learnings and ledger included)."""
+    record, learning = state["completed_iterations"][-1], state["learnings"][-1]
+    entry = state["spend_ledger"]["entries"][-1]
+    state["completed_iterations"] = [dict(copy.deepcopy(record), iteration=i, sweep_identity=f"bench-iter-{i}")
+                                     for i in range(1, iterations)]
+    state["learnings"] = [dict(learning, iteration=i % (iterations - 1) + 1) for i in range(5 * iterations)]
+    state["spend_ledger"]["entries"] = [dict(entry, sweep_identity=f"bench-iter-{i}", iteration=i, usd=0.001)
+                                        for i in range(1, iterations)]
+    state["spend_ledger"]["total_usd"] = round(0.001 * (iterations - 1), 6)
+    state["iteration"] = iterations
+    return state
+
+
+def control_plane(repeat) -> dict:
+    with tempfile.TemporaryDirectory() as tmp:
+        base = Path(tmp)
+        full = base / "five-iterations"
+        full.mkdir()
+        sim_host.write_project(full)
+        host = sim_host.Host(full)
+        host.run()
+        outputs = [text for _, text in host.outputs]
+        actions = Counter(json.loads(text)["action"]["kind"] for text in outputs)
+        skill_bytes = (SKILL_ROOT / "SKILL.md").stat().st_size
+
+        first = base / "iteration-1" / "project"
+        first.mkdir(parents=True)
+        sim_host.write_project(first)
+        iteration_1 = _time_step(first, sim_host.START, repeat)
+
+        late = base / "iteration-1000" / "project"
+        shutil.copytree(full, late)
+        state_path = late / ".ml-metaopt" / "state.json"
+        state = json.loads(state_path.read_text())
+        state.update(machine_state="ROLL_ITERATION", phase="roll_iteration", status="RUNNING", terminal=None,
+                     pending=[])
+        write_json_atomic(state_path, _synthesize_history(state, 1000))
+        _restore_roll_inputs(late)
+        iteration_1000 = _time_step(late, "2026-11-23T00:00:00Z", repeat)
+        return {
+            "step_process_median_seconds": {"iteration_1": round(iteration_1, 3),
+                                            "iteration_1000": round(iteration_1000, 3)},
+            "state_bytes_at_iteration_1000": state_path.stat().st_size,
+            "host_reads_bytes": {"skill_md": skill_bytes, "per_step_mean": round(statistics.mean(map(len, outputs))),
+                                 "per_step_max": max(map(len, outputs)),
+                                 "five_iteration_total": skill_bytes + sum(map(len, outputs))},
+            "host_turns": {"steps": len(outputs), "per_iteration": round(len(outputs) / 5, 1),
+                           "actions": dict(sorted(actions.items()))},
+        }
+
+
+def _restore_roll_inputs(project):
+    """ROLL_ITERATION needs the analysis and sweep records of the current iteration."""
+    state_path = project / ".ml-metaopt" / "state.json"
+    state = json.loads(state_path.read_text())
+    for key in ("analysis", "selected_sweep", "current_sweep"):
+        if state[key]:
+            state[key]["iteration"] = state["iteration"]
+    state["current_sweep"]["sweep_identity"] = f"{state['campaign']['name']}-iter-{state['iteration']}"
+    state["analysis"]["sweep_identity"] = state["current_sweep"]["sweep_identity"]
+    state["current_sweep"]["resources_live"] = False
+    state["block"] = None
+    write_json_atomic(state_path, state)
+
+
+def main(argv=None, out=None) -> int:
+    out = out or sys.stdout
+    parser = argparse.ArgumentParser(prog="benchmark.py", description="Print benchmark numbers as JSON. "
+                                     "Exit 0 done, 1 a run failed, 2 usage.")
+    parser.add_argument("suite", choices=["control-plane"])
+    parser.add_argument("--repeat", type=int, default=7, help="runs per timing (median reported)")
+    opts = parser.parse_args(argv)
+    try:
+        report = {"suite": opts.suite, **control_plane(max(1, opts.repeat))}
+    except RuntimeError as exc:
+        print(f"benchmark run failed: {exc}", file=sys.stderr)
+        return 1
+    out.write(json.dumps(report, indent=2) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
