@@ -219,5 +219,33 @@ def _poll_details(payload, sweep, scenario, now, complete):
             "idle_killed": [], "resources_live": not (stop or over), "polled_at": now}
 
 
+def checkpoints(root, store, observe=None, max_steps=600) -> dict:
+    """Run the simulated host on the project at `root` until the campaign stops, keeping a copy of the
+    project as it was right after the first step that reached each position, before the host acted on
+    it (so the step's pending tasks and directives still wait for their results).
+
+    Returns {(iteration, machine_state, phase): copy}; the copies live under `store`. `observe(root,
+    code, document)` is called after every step, before the host acts."""
+    import shutil
+
+    root, store = Path(root), Path(store)
+    host = Host(root)
+    found = {}
+    for number in range(max_steps):
+        code, document = host.step()
+        if observe is not None:
+            observe(root, code, document)
+        if code != 0:
+            raise AssertionError(f"step failed: {document}")
+        key = (document["iteration"], document["machine_state"], document["phase"])
+        if key not in found:
+            found[key] = store / f"{number:03d}-{document['machine_state'].lower()}-{document['phase']}"
+            shutil.copytree(root, found[key], symlinks=True)
+        if document["action"]["kind"] == "stop":
+            return found
+        host.act(document["action"])
+    raise AssertionError("the campaign did not stop")
+
+
 if __name__ == "__main__":
     Host(sys.argv[1]).run()

@@ -1,6 +1,8 @@
 """End to end: a host that only loops on `metaopt.py step` runs whole campaigns to every terminal state."""
 import json
 import tempfile
+
+import yaml
 import unittest
 from pathlib import Path
 
@@ -94,6 +96,32 @@ class Simulation(unittest.TestCase):
         final = self.run_campaign(Scenario(poll_failures=99), **{"stop_conditions.max_iterations": 1})
         self.assertEqual(final["action"]["terminal_state"], "BLOCKED_PROTOCOL")
         self.assertEqual(state_of(self.root)["block"]["code"], "poll-attempts-exhausted")
+
+    def _run_until_iterations(self, count):
+        host = Host(self.root)
+        for _ in range(400):
+            _, document = host.step()
+            if len(state_of(self.root)["completed_iterations"]) >= count:
+                return
+            host.act(document["action"])
+        self.fail("not enough iterations")
+
+    def test_changed_stop_conditions_and_compute_take_effect_mid_campaign(self):
+        write_project(self.root)
+        self._run_until_iterations(1)
+        path = self.root / "ml_metaopt_campaign.yaml"
+        document = yaml.safe_load(path.read_text())
+        document["stop_conditions"]["max_iterations"] = 2
+        document["compute"]["run_cap"] = 3
+        path.write_text(yaml.safe_dump(document))
+        final = Host(self.root).run()
+        state = state_of(self.root)
+        self.assertEqual(final["action"]["terminal_state"], "COMPLETE")
+        self.assertEqual(len(state["completed_iterations"]), 2)
+        launches = sorted((self.root / ".ml-metaopt" / "archive").rglob("launch-2-*.json"))
+        caps = {json.loads(p.read_text())["payload"]["sweep_config"]["run_cap"]
+                for p in launches if "directives" in p.parts}
+        self.assertEqual(caps, {3})
 
     def test_identity_change_blocks_config_and_keeps_progress(self):
         write_project(self.root)

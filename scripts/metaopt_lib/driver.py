@@ -71,14 +71,19 @@ def _result_input(cdir, kind, path, context):
 
 def step(project_root, now=None) -> dict:
     """Advance the campaign by one safe step; returns the step output. Raises StepError."""
+    return _locked(project_root, _step_locked, now)
+
+
+def _locked(project_root, body, now):
+    """Run body(cdir, now) holding the campaign's single-writer lock; busy when another holds it."""
     cdir = CampaignDir(project_root)
     try:
         cdir.lock()
     except Busy:
         raise StepError("busy", "another metaopt process is stepping this campaign",
-                        "Wait for it to finish, then step again.") from None
+                        "Wait for it to finish, then run the command again.") from None
     try:
-        return _step_locked(cdir, now or now_utc())
+        return body(cdir, now or now_utc())
     finally:
         cdir.unlock()
 
@@ -164,16 +169,7 @@ def _close_records(cdir, state, records, now, summary):
 
 def resume(project_root, now=None) -> dict:
     """Continue a BLOCKED campaign at its recorded resume point once the cause is fixed."""
-    cdir = CampaignDir(project_root)
-    try:
-        cdir.lock()
-    except Busy:
-        raise StepError("busy", "another metaopt process is stepping this campaign",
-                        "Wait for it to finish, then resume again.") from None
-    try:
-        return _resume_locked(cdir, now or now_utc())
-    finally:
-        cdir.unlock()
+    return _locked(project_root, _resume_locked, now)
 
 
 def _resume_locked(cdir, now):

@@ -248,6 +248,16 @@ def guard_campaign(state, campaign, inputs, builder):
     return None
 
 
+def run_phase(agent, phases, state, campaign, inputs) -> dict:
+    """Run the function of the state's (machine_state, phase) after the campaign guard."""
+    function = phases.get((state["machine_state"], state["phase"]))
+    if function is None:
+        raise ValueError(f"{agent} does not govern {state['machine_state']}/{state['phase']}")
+    builder = EnvelopeBuilder(state, agent, state["phase"])
+    blocked = guard_campaign(state, campaign, inputs, builder)
+    return blocked if blocked is not None else function(state, campaign, inputs, builder)
+
+
 def _one_line(text) -> str:
     line = " ".join(str(text).split())
     return line if len(line) <= 300 else line[:297] + "..."

@@ -8,19 +8,10 @@ from __future__ import annotations
 
 from .. import campaign as campaign_lib
 from .. import machine
-from ..handoff_common import EnvelopeBuilder, effective_baseline, guard_campaign
+from ..handoff_common import effective_baseline, run_phase
 from ..handoff_workers import gate_worker_results
 
 IDEATION_WORKER = "metaopt-ideation-worker"
-
-
-def handoff(state, campaign, inputs) -> dict:
-    phases = {("IDEATE", "plan_ideation"): plan_ideation, ("WAIT_FOR_PROPOSALS", "gate_ideation"): gate_ideation}
-    key = (state["machine_state"], state["phase"])
-    if key not in phases:
-        raise ValueError(f"{machine.BACKGROUND} has no phase {key[1]!r} in {key[0]}")
-    builder = EnvelopeBuilder(state, machine.BACKGROUND, state["phase"])
-    return phases[key](state, campaign, inputs, builder)
 
 
 # --- context shared with the selection lane -------------------------------------------------------
@@ -74,9 +65,6 @@ def ideation_context(state, campaign, pool) -> dict:
 # --- phases -----------------------------------------------------------------------------------------
 
 def plan_ideation(state, campaign, inputs, builder) -> dict:
-    blocked = guard_campaign(state, campaign, inputs, builder)
-    if blocked is not None:
-        return blocked
     policy = campaign["proposal_policy"]
     pool = normalized_pool(state, policy)
     if pool != state["proposal_pool"]:
@@ -93,9 +81,6 @@ def plan_ideation(state, campaign, inputs, builder) -> dict:
 
 
 def gate_ideation(state, campaign, inputs, builder) -> dict:
-    blocked = guard_campaign(state, campaign, inputs, builder)
-    if blocked is not None:
-        return blocked
     policy = campaign["proposal_policy"]
     current = normalized_pool(state, policy)
     gate = gate_worker_results(state, campaign, inputs, builder, IDEATION_WORKER,
@@ -132,3 +117,9 @@ def new_proposals(accepted) -> list:
                             "content_hash": campaign_lib.sha256_of(proposal["sweep_config"])})
     return entries
 
+
+PHASES = {("IDEATE", "plan_ideation"): plan_ideation, ("WAIT_FOR_PROPOSALS", "gate_ideation"): gate_ideation}
+
+
+def handoff(state, campaign, inputs) -> dict:
+    return run_phase(machine.BACKGROUND, PHASES, state, campaign, inputs)

@@ -11,22 +11,12 @@ only a running one.
 from __future__ import annotations
 
 from .. import machine
-from ..handoff_common import EnvelopeBuilder, guard_campaign, hook_text
+from ..handoff_common import hook_text, run_phase
 
 AGENTS_MD_PATH = "AGENTS.md"
 
 
-def handoff(state, campaign, inputs) -> dict:
-    phases = {"hydrate_state": hydrate}
-    if state["phase"] not in phases:
-        raise ValueError(f"{machine.HYDRATE} has no phase {state['phase']!r}")
-    return phases[state["phase"]](state, campaign, inputs, EnvelopeBuilder(state, machine.HYDRATE, state["phase"]))
-
-
 def hydrate(state, campaign, inputs, builder) -> dict:
-    blocked = guard_campaign(state, campaign, inputs, builder)
-    if blocked is not None:
-        return blocked
     name = campaign["campaign"]["name"]
     builder.set("/hydration", {"hydrated_at": inputs.now, "initial_baseline": initial_baseline(campaign)})
     builder.directive("add_agents_hook", {"agents_md_path": AGENTS_MD_PATH, "marker": name,
@@ -39,3 +29,9 @@ def initial_baseline(campaign):
     value = campaign["objective"].get("baseline")
     return None if value is None else {"metric_value": value, "source": "campaign"}
 
+
+PHASES = {("HYDRATE_STATE", "hydrate_state"): hydrate}
+
+
+def handoff(state, campaign, inputs) -> dict:
+    return run_phase(machine.HYDRATE, PHASES, state, campaign, inputs)

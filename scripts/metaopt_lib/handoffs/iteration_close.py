@@ -7,7 +7,7 @@ conditions before the next iteration can spend anything.
 from __future__ import annotations
 
 from .. import machine
-from ..handoff_common import EnvelopeBuilder, budget_snapshot, effective_baseline, guard_campaign, improves
+from ..handoff_common import budget_snapshot, effective_baseline, improves, run_phase
 
 
 def iteration_report_path(iteration) -> str:
@@ -83,11 +83,8 @@ def _stop_conditions(state, campaign, baseline, streak) -> list:
     return stops
 
 
+PHASES = {("ROLL_ITERATION", "roll_iteration"): roll_iteration}
+
+
 def handoff(state, campaign, inputs) -> dict:
-    if (state["machine_state"], state["phase"]) != ("ROLL_ITERATION", "roll_iteration"):
-        raise ValueError(f"{machine.CLOSE} does not govern {state['machine_state']}/{state['phase']}")
-    builder = EnvelopeBuilder(state, machine.CLOSE, state["phase"])
-    blocked = guard_campaign(state, campaign, inputs, builder)
-    if blocked is not None:
-        return blocked
-    return roll_iteration(state, campaign, inputs, builder)
+    return run_phase(machine.CLOSE, PHASES, state, campaign, inputs)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from .. import campaign as campaign_lib
 from .. import machine
-from ..handoff_common import EnvelopeBuilder, guard_campaign
+from ..handoff_common import run_phase
 
 _RERUN = ("run the preflight again (metaopt-preflight writes .ml-metaopt/preflight-readiness.json), "
           "then run metaopt.py resume.")
@@ -16,18 +16,7 @@ RERUN_PREFLIGHT = _RERUN[0].upper() + _RERUN[1:]
 FIX_AND_RERUN_PREFLIGHT = "Fix what the failed check reports, then " + _RERUN
 
 
-def handoff(state, campaign, inputs) -> dict:
-    phases = {"validate_campaign": validate_campaign}
-    if state["phase"] not in phases:
-        raise ValueError(f"{machine.LOAD} has no phase {state['phase']!r}")
-    return phases[state["phase"]](state, campaign, inputs, EnvelopeBuilder(state, machine.LOAD, state["phase"]))
-
-
 def validate_campaign(state, campaign, inputs, builder) -> dict:
-    # The shared guard covers an invalid campaign and a changed identity; both resume right here.
-    blocked = guard_campaign(state, campaign, inputs, builder)
-    if blocked is not None:
-        return blocked
     problem = preflight_problem(campaign, inputs.preflight)
     if problem is not None:
         code, reason, fix = problem
@@ -62,3 +51,10 @@ def preflight_problem(campaign, preflight):
                 f"The preflight was made for other campaign {' and '.join(stale)} than the campaign file has now.",
                 RERUN_PREFLIGHT)
     return None
+
+
+PHASES = {("LOAD_CAMPAIGN", "validate_campaign"): validate_campaign}
+
+
+def handoff(state, campaign, inputs) -> dict:
+    return run_phase(machine.LOAD, PHASES, state, campaign, inputs)

@@ -7,7 +7,7 @@ in remote_analysis.
 from __future__ import annotations
 
 from .. import machine
-from ..handoff_common import EnvelopeBuilder, guard_campaign, pending_of, sweep_identity
+from ..handoff_common import pending_of, run_phase, sweep_identity
 from . import remote_analysis, remote_sweep
 from .remote_sweep import (MAX_EXECUTOR_ATTEMPTS, capped_budget, ensure_ledger_entry, executor_error,
                            executor_problem, is_retryable, supersede)
@@ -187,11 +187,4 @@ PHASES = {
 
 
 def handoff(state, campaign, inputs) -> dict:
-    key = (state["machine_state"], state["phase"])
-    if key not in PHASES:
-        raise ValueError(f"{machine.REMOTE} does not govern {key[0]}/{key[1]}")
-    builder = EnvelopeBuilder(state, machine.REMOTE, state["phase"])
-    blocked = guard_campaign(state, campaign, inputs, builder)
-    if blocked is not None:
-        return blocked
-    return PHASES[key](state, campaign, inputs, builder)
+    return run_phase(machine.REMOTE, PHASES, state, campaign, inputs)

@@ -9,19 +9,12 @@ from __future__ import annotations
 import copy
 
 from .. import contracts, machine
-from ..handoff_common import EnvelopeBuilder, effective_baseline, guard_campaign
+from ..handoff_common import effective_baseline, run_phase
 from ..handoff_workers import gate_worker_results
 from .background_control import pool_digests, recent_learnings
 
 SELECTION_WORKER = "metaopt-selection-worker"
 WORKER_HELP = "Check the selection worker and its results under .ml-metaopt/results/, then run metaopt.py resume."
-
-
-def handoff(state, campaign, inputs) -> dict:
-    phases = {"plan_selection": plan_selection, "finalize_selection": finalize_selection}
-    if state["phase"] not in phases:
-        raise ValueError(f"{machine.SELECT} has no phase {state['phase']!r}")
-    return phases[state["phase"]](state, campaign, inputs, EnvelopeBuilder(state, machine.SELECT, state["phase"]))
 
 
 def selection_context(state, campaign) -> dict:
@@ -33,9 +26,6 @@ def selection_context(state, campaign) -> dict:
 
 
 def plan_selection(state, campaign, inputs, builder) -> dict:
-    blocked = guard_campaign(state, campaign, inputs, builder)
-    if blocked is not None:
-        return blocked
     if not state["proposal_pool"]:
         return builder.blocked("BLOCKED_PROTOCOL", "empty-pool", "There is no proposal to select from.",
                                "Run metaopt.py resume to ask the ideation workers for new proposals.", campaign,
@@ -46,9 +36,6 @@ def plan_selection(state, campaign, inputs, builder) -> dict:
 
 
 def finalize_selection(state, campaign, inputs, builder) -> dict:
-    blocked = guard_campaign(state, campaign, inputs, builder)
-    if blocked is not None:
-        return blocked
     if not any(r["name"] == SELECTION_WORKER for r in state["pending"]):
         return builder.advance("SELECT_AND_DESIGN_SWEEP", "plan_selection",
                                "No selection task is pending; dispatching one again.")
@@ -120,3 +107,10 @@ def final_sweep_config(campaign, refined) -> dict:
     config["run_cap"] = run_cap
     return config
 
+
+PHASES = {("SELECT_AND_DESIGN_SWEEP", "plan_selection"): plan_selection,
+          ("SELECT_AND_DESIGN_SWEEP", "finalize_selection"): finalize_selection}
+
+
+def handoff(state, campaign, inputs) -> dict:
+    return run_phase(machine.SELECT, PHASES, state, campaign, inputs)
