@@ -118,12 +118,16 @@ class RollIteration(unittest.TestCase):
             "no_improve_iterations": (roll_state(best_value=0.609, improved=False, no_improve_streak=1),
                                       {"stop_conditions.no_improve_iterations": 2}),
             "budget exhausted": (roll_state(), {"compute.max_budget_usd": 0.77}),
+            "cannot pay the next launch": (roll_state(), {"compute.max_budget_usd": 1.0,
+                                                          "compute.local.hourly_cost_usd": 0.5}),
         }
         for name, (state, changes) in cases.items():
             with self.subTest(condition=name):
                 envelope, new = self.step(state, load_campaign(**changes))
                 self.assertEqual((envelope["outcome"], new["machine_state"]), ("advance", "COMPLETE"))
                 self.assertIn(name, new["terminal"]["reason"])
+                if name == "cannot pay the next launch":  # 0.23 left, the next launch reserves 0.5
+                    self.assertIn("budget exhausted", new["terminal"]["reason"])
                 self.assertEqual(self.report_paths(envelope), [".ml-metaopt/reports/iteration-2.md"])
                 self.assertEqual(new["iteration"], 2)
                 self.assertEqual([r["iteration"] for r in new["completed_iterations"]], [1, 2])

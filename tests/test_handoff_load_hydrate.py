@@ -17,7 +17,7 @@ from metaopt_lib.handoffs import hydrate_state, load_campaign
 from metaopt_lib.issues import Issue
 
 NOW = "2026-11-22T11:00:00Z"
-PREFLIGHT_FIX_PARTS = ("metaopt-preflight", ".ml-metaopt/preflight-readiness.json", "metaopt.py resume")
+PREFLIGHT_FIX_PARTS = ("scripts/preflight.py", ".ml-metaopt/preflight-readiness.json", "metaopt.py resume")
 
 
 def fixture_state(name) -> dict:

@@ -80,6 +80,33 @@ class Simulation(unittest.TestCase):
         self.assertGreaterEqual(state["spend_ledger"]["total_usd"], 2.0)
         self.assertTrue(list((self.root / ".ml-metaopt" / "archive").rglob("teardown-*.json")))
 
+    def test_a_failed_cleanup_teardown_is_run_again_until_it_succeeds(self):
+        write_project(self.root, Scenario(poll_failures=99), **{"stop_conditions.max_iterations": 1})
+        host = Host(self.root)
+        for _ in range(400):
+            _, document = host.step()
+            if document["machine_state"] == "BLOCKED_PROTOCOL":
+                break
+            host.act(document["action"])
+        self.assertEqual(document["action"]["kind"], "run_executor")
+        directive = json.loads(Path(document["action"]["command"][-1]).read_text())
+        self.assertEqual(directive["type"], "teardown")
+        failed = {"schema_version": 1, "directive_id": directive["directive_id"], "type": "teardown",
+                  "status": "failed", "completed_at": sim_host.START,
+                  "error": {"code": "sky-down-failed", "message": "cluster still up", "retryable": True},
+                  "details": {"sweep_identity": directive["payload"]["sweep_identity"], "sweep_stopped": False,
+                              "resources_released": [], "resources_remaining": [{"kind": "process", "name": "r"}]}}
+        (self.root / directive["result_path"]).write_text(json.dumps(failed))
+        _, again = host.step()
+        self.assertEqual(again["action"]["kind"], "run_executor")
+        self.assertEqual(again["action"]["command"][-1], document["action"]["command"][-1])
+        self.assertEqual(len(state_of(self.root)["pending"]), 1)
+        code, refused = host.step("resume")
+        self.assertEqual((code, refused["error"]["code"]), (1, "cleanup-pending"))
+        host.act(again["action"])
+        _, done = host.step()
+        self.assertEqual((done["action"]["kind"], state_of(self.root)["pending"]), ("stop", []))
+
     def test_plateau_stops_the_campaign(self):
         final = self.run_campaign(Scenario(metrics=[0.5, 0.6, 0.6, 0.7, 0.8]),
                                   **{"stop_conditions.no_improve_iterations": 2})

@@ -9,6 +9,7 @@ from .handoff_common import RESULT_SCHEMAS, add_seconds, budget_snapshot, effect
 from .paths import SKILL_ROOT
 
 EXECUTOR_SCRIPT = SKILL_ROOT / "scripts" / "skypilot_wandb_worker.py"
+RESUME_SCRIPT = SKILL_ROOT / "scripts" / "metaopt.py"
 PROFILES = {worker: f".github/agents/{worker}.agent.md" for worker in RESULT_SCHEMAS}
 
 
@@ -25,7 +26,7 @@ def next_action(campaign_dir, state, envelope) -> dict:
         return {"kind": "run_executor", "text": f"Run the executor for {executor[0]['name']} ({executor[0]['id']}), "
                 "then step again.", "command": executor_command(campaign_dir, executor[0])}
     if state["machine_state"] in machine.TERMINAL_STATES:
-        return stop_action(state)
+        return stop_action(campaign_dir, state)
     # Every task without a result is (re)dispatched: a task dispatched twice writes the same result
     # file, so a host that lost its place after a crash simply dispatches again.
     tasks = [r for r in missing if r["kind"] == "worker_task"]
@@ -44,12 +45,12 @@ def next_action(campaign_dir, state, envelope) -> dict:
     return {"kind": "step", "text": "Step again."}
 
 
-def stop_action(state) -> dict:
+def stop_action(campaign_dir, state) -> dict:
     terminal = state["terminal"] or {"state": state["machine_state"], "reason": "stopped"}
     user_can = ["Read .ml-metaopt/reports/final.md for the results and the best configuration."]
     if state["block"]:
-        user_can.insert(0, state["block"]["fix"])
-        user_can.append("After the fix: python3 scripts/metaopt.py resume --project-root <project>.")
+        user_can = [state["block"]["fix"], f"Then run: python3 {RESUME_SCRIPT} resume --project-root "
+                    f"{campaign_dir.root}"[:300]] + user_can
     elif terminal["state"] == "FAILED":
         user_can.append("Fix the cause, then start a new campaign (or a new name) to try again.")
     return {"kind": "stop", "terminal_state": terminal["state"], "reason": terminal["reason"],

@@ -37,12 +37,15 @@ def load_campaign(cdir):
 
 
 def read_state(cdir):
+    if not cdir.has_state():
+        raise StepError("state-invalid", "this project has no campaign state yet",
+                        "Run metaopt.py step to start the campaign from ml_metaopt_campaign.yaml.")
     try:
         return cdir.read_state()
     except ContractError as exc:
         raise StepError("state-invalid", f"{cdir.rel(cdir.state_path)} is invalid: {exc.issues[0].message}",
-                        "Restore state.json from the journal or a backup; the driver changed nothing.",
-                        exc.issues) from None
+                        "Restore state.json from a backup, or move .ml-metaopt/ aside to start the campaign "
+                        "over; nothing was changed.", exc.issues) from None
 
 
 def gather_inputs(cdir, state, campaign_issues, now) -> Inputs:
@@ -77,6 +80,9 @@ def step(project_root, now=None) -> dict:
 def _locked(project_root, body, now):
     """Run body(cdir, now) holding the campaign's single-writer lock; busy when another holds it."""
     cdir = CampaignDir(project_root)
+    if not cdir.root.is_dir():
+        raise StepError("project-missing", f"{project_root} is not a directory",
+                        "Pass the training project's directory as --project-root.")
     try:
         cdir.lock()
     except Busy:
@@ -150,9 +156,24 @@ def _run_mechanical(cdir, state, now):
 
 
 def _close_finished_cleanup(cdir, state, now):
-    """In a terminal state, close cleanup directives whose executor result has landed."""
-    landed = [r for r in state["pending"] if cdir.path(r["result_path"]).exists()]
-    return _close_records(cdir, state, landed, now, "cleanup results recorded") if landed else state
+    """In a terminal state, close cleanup directives whose executor result landed and succeeded.
+
+    A failed or invalid teardown result is set aside, so the record stays pending and the host is
+    told to run the teardown again: nothing is considered down until a teardown says so."""
+    done = []
+    for record in state["pending"]:
+        path = cdir.path(record["result_path"])
+        if not path.exists():
+            continue
+        result = _result_input(cdir, "executor-result", path, contracts.Context())
+        if result.valid and result.document["status"] == "ok":
+            done.append(record)
+        else:
+            cdir.set_aside(record["result_path"])
+            why = result.issues[0].message if result.issues else (result.document or {}).get("error")
+            cdir.append_journal({"seq": state["step_seq"], "at": now, "event": "cleanup-failed",
+                                 "id": record["id"], "summary": f"{record['name']} did not succeed: {why}"[:300]})
+    return _close_records(cdir, state, done, now, "cleanup results recorded") if done else state
 
 
 def _close_records(cdir, state, records, now, summary):
@@ -210,9 +231,6 @@ def _resume_locked(cdir, now):
 def status(project_root) -> dict:
     """The status view, read without the writer lock (state writes are atomic)."""
     cdir = CampaignDir(project_root)
-    if not cdir.has_state():
-        raise StepError("state-invalid", "no campaign state in this project yet",
-                        "Write ml_metaopt_campaign.yaml and run metaopt.py step to start the campaign.")
     state = read_state(cdir)
     action = actions.next_action(cdir, state, None)
     return actions.status_view(state, cdir.journal_tail(5), action)

@@ -95,6 +95,16 @@ def budget_snapshot(state) -> dict:
     return {"max_budget_usd": cap, "spent_usd": spent, "remaining_usd": round(max(0.0, cap - spent), 6)}
 
 
+def launch_reservation(campaign) -> float:
+    """What the remaining budget must cover before a launch starts (stop conditions use it too)."""
+    compute = campaign["compute"]
+    if compute["backend"] == "local":
+        local = compute["local"]
+        return local["hourly_cost_usd"] * min(1, local["max_wall_clock_minutes"] / 60)
+    # skypilot: the cost of the first hour of all agents at the highest hourly price accepted.
+    return compute["skypilot"]["max_hourly_cost_usd"] * compute["num_sweep_agents"] * 1
+
+
 def objective_of(campaign) -> dict:
     objective = campaign["objective"]
     return {"metric": objective["metric"], "direction": objective["direction"],

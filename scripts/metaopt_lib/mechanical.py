@@ -8,6 +8,7 @@ import re
 
 from .atomic_io import write_text_atomic
 from .handoff_common import budget_snapshot, effective_baseline
+from .paths import SKILL_ROOT
 
 HOOK_BEGIN = "<!-- BEGIN ml-metaoptimization: {marker} -->"
 HOOK_END = "<!-- END ml-metaoptimization: {marker} -->"
@@ -80,5 +81,6 @@ def final_report(state, payload) -> str:
               f"{r['spend_usd']:.2f} |" for r in state["completed_iterations"]]
     if state["block"]:
         lines += ["", "## To continue", "", f"{state['block']['fix']}",
-                  "Then run `python3 scripts/metaopt.py resume --project-root .`."]
+                  f"Then run `python3 {SKILL_ROOT / 'scripts' / 'metaopt.py'} resume --project-root .` from the "
+                  "project directory."]
     return "\n".join(lines) + "\n"

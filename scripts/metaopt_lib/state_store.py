@@ -137,6 +137,17 @@ class CampaignDir:
         write_json_atomic(self.path(rel), envelope)
         return rel
 
+    def set_aside(self, rel) -> None:
+        """Move a rejected result out of the way (kept under archive/rejected/) so it is never read again."""
+        source = self.path(rel)
+        target = self.path(rel.replace(f"{METAOPT_DIR_NAME}/", f"{METAOPT_DIR_NAME}/archive/rejected/", 1))
+        target.parent.mkdir(parents=True, exist_ok=True)
+        stem, count = target.with_suffix(""), 1
+        while target.exists():
+            count += 1
+            target = stem.with_name(f"{stem.name}-{count}.json")
+        os.replace(source, target)
+
     def archive(self, record) -> None:
         """Move a closed record's spec and result files to archive/ so they are never read again."""
         for key in ("spec_path", "result_path"):

@@ -7,7 +7,7 @@ conditions before the next iteration can spend anything.
 from __future__ import annotations
 
 from .. import machine
-from ..handoff_common import budget_snapshot, effective_baseline, improves, run_phase
+from ..handoff_common import budget_snapshot, effective_baseline, improves, launch_reservation, run_phase
 
 
 def iteration_report_path(iteration) -> str:
@@ -78,8 +78,11 @@ def _stop_conditions(state, campaign, baseline, streak) -> list:
         stops.append(f"no_improve_iterations reached: {streak} iteration(s) in a row without improvement")
     ledger = dict(state["spend_ledger"], max_budget_usd=campaign["compute"]["max_budget_usd"])
     budget = budget_snapshot({"spend_ledger": ledger})
-    if budget["remaining_usd"] <= 0:
-        stops.append(f"budget exhausted: ${budget['spent_usd']:g} of ${budget['max_budget_usd']:g} spent")
+    reservation = launch_reservation(campaign)
+    if budget["remaining_usd"] <= 0 or reservation > budget["remaining_usd"]:
+        # Stop before the next iteration's LLM work when its launch could not be paid for anyway.
+        stops.append(f"budget exhausted: ${budget['spent_usd']:g} of ${budget['max_budget_usd']:g} spent, "
+                     f"${budget['remaining_usd']:g} left cannot pay the next launch (${reservation:g})")
     return stops
 
 

@@ -10,8 +10,8 @@ from .. import campaign as campaign_lib
 from .. import machine
 from ..handoff_common import run_phase
 
-_RERUN = ("run the preflight again (metaopt-preflight writes .ml-metaopt/preflight-readiness.json), "
-          "then run metaopt.py resume.")
+_RERUN = ("run the preflight again (python3 scripts/preflight.py --project-root <project> writes "
+          ".ml-metaopt/preflight-readiness.json), then run metaopt.py resume.")
 RERUN_PREFLIGHT = _RERUN[0].upper() + _RERUN[1:]
 FIX_AND_RERUN_PREFLIGHT = "Fix what the failed check reports, then " + _RERUN
 

@@ -7,7 +7,7 @@ in remote_analysis.
 from __future__ import annotations
 
 from .. import machine
-from ..handoff_common import pending_of, run_phase, sweep_identity
+from ..handoff_common import launch_reservation, pending_of, run_phase, sweep_identity
 from . import remote_analysis, remote_sweep
 from .remote_sweep import (MAX_EXECUTOR_ATTEMPTS, capped_budget, ensure_ledger_entry, executor_error,
                            executor_problem, is_retryable, supersede)
@@ -74,16 +74,6 @@ def _smoke_failure(document) -> str:
 
 
 # ---- LAUNCH_SWEEP ---------------------------------------------------------------------------
-
-def launch_reservation(campaign) -> float:
-    """What the remaining budget must cover before a launch starts."""
-    compute = campaign["compute"]
-    if compute["backend"] == "local":
-        local = compute["local"]
-        return local["hourly_cost_usd"] * min(1, local["max_wall_clock_minutes"] / 60)
-    # skypilot: the cost of the first hour of all agents at the highest hourly price accepted.
-    return compute["skypilot"]["max_hourly_cost_usd"] * compute["num_sweep_agents"] * 1
-
 
 def launch_payload(state, campaign, budget) -> dict:
     compute, project, wandb = campaign["compute"], campaign["project"], campaign["wandb"]
