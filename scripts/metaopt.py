@@ -53,8 +53,8 @@ def _checked_time(text):
         moment = parse_time(text)
     except ValueError:
         moment = None
-    if moment is None or moment.tzinfo is None:
-        build_parser().error(f"--now: not an RFC 3339 time with a zone: {text}")
+    if moment is None or moment.tzinfo is None or not 1970 <= moment.year <= 2999:
+        build_parser().error(f"--now: not an RFC 3339 time with a zone between 1970 and 2999: {text}")
     return format_time(moment)
 
 

@@ -11,8 +11,10 @@ USD_TOLERANCE = 1e-6
 
 
 def is_number(value) -> bool:
-    """A finite int or float, booleans excluded."""
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+    """A finite int or float, booleans excluded (ints are finite; huge ones are refused when read)."""
+    if isinstance(value, bool):
+        return False
+    return isinstance(value, int) or (isinstance(value, float) and math.isfinite(value))
 
 
 def iteration_path_issue(record, key, parts, label, iteration=None):

@@ -61,7 +61,7 @@ def validate_document(kind: str, document, label: str, context: Context | None =
     if isinstance(document, dict):
         try:
             issues += spec.check(document, label, context or Context())
-        except (TypeError, AttributeError, KeyError, IndexError, ValueError):
+        except (TypeError, AttributeError, KeyError, IndexError, ValueError, OverflowError):
             # Semantic rules assume the shapes the schema guarantees. On a document the schema
             # already rejected they run as far as its shapes allow; on a valid one a crash is a bug.
             if not issues:
@@ -74,7 +74,7 @@ def load_and_validate(kind: str, path, label: str | None = None, context: Contex
     label = label or str(path)
     fmt = "yaml" if str(path).endswith((".yaml", ".yml")) else "json"
     document, parse_issues = load_document(path, label, fmt)
-    if document is None:
+    if document is None and parse_issues:
         return None, sort_issues(parse_issues)
     flagged = {i.parts for i in parse_issues}
     # A value the parser already flagged (e.g. 1e-5 read as a string) would also fail its type

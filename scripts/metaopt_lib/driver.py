@@ -89,7 +89,16 @@ def _locked(project_root, body, now):
         raise StepError("busy", "another metaopt process is stepping this campaign",
                         "Wait for it to finish, then run the command again.") from None
     try:
+        cdir.check_journal_writable()
         return body(cdir, now or now_utc())
+    except ContractError as exc:
+        # A file the driver must read or write is unusable (a corrupt directive, a link out of
+        # .ml-metaopt/): report it; the state is only ever written after every check passed.
+        raise StepError("input-invalid", f"cannot use {exc.issues[0].file}: {exc.issues[0].problem}",
+                        "Repair or remove the named file under .ml-metaopt/, then step again.", exc.issues) from None
+    except OSError as exc:
+        raise StepError("input-invalid", f"cannot use {exc.filename or 'a campaign file'}: {exc.strerror}",
+                        "Make .ml-metaopt/ and its files writable regular files, then step again.") from None
     finally:
         cdir.unlock()
 

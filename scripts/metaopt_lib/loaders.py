@@ -18,6 +18,7 @@ from .issues import Issue
 MAX_FILE_BYTES = 16 * 1024 * 1024
 MAX_NODES = 200_000
 MAX_DEPTH = 100
+MAX_INTEGER = 10 ** 300  # beyond float range no contract number is meaningful
 # A plain YAML scalar that YAML 1.2 and JSON read as a number but PyYAML (YAML 1.1) reads as a string.
 _EXPONENT_FLOAT = re.compile(r"^[-+]?(?:\d+\.?\d*|\.\d+)[eE][-+]?\d+$")
 
@@ -201,6 +202,9 @@ def _walk(value, parts, label, issues, count):
     elif isinstance(value, list):
         for index, item in enumerate(value):
             _walk(item, parts + (index,), label, issues, count)
+    elif isinstance(value, int) and not isinstance(value, bool) and abs(value) > MAX_INTEGER:
+        issues.append(Issue(label, parts, "parse.number_too_large", f"integer with {len(str(abs(value)))} digits",
+                            f"a number of magnitude at most {MAX_INTEGER:.3g}", "use a realistic value"))
     elif isinstance(value, float) and not math.isfinite(value):
         issues.append(Issue(label, parts, "parse.non_finite", f"{value} is not a finite number",
                             "a finite number", "replace NaN/Infinity with a real value"))

@@ -13,6 +13,7 @@ RULES = {
     "parse.duplicate_key": "A key appears twice in one mapping (the parser would silently keep the last).",
     "parse.yaml_exponent_float": "An unquoted 1e-5 that YAML 1.1 reads as a string; write 1.0e-5.",
     "parse.non_finite": "NaN or Infinity where only finite numbers are meaningful.",
+    "parse.number_too_large": "An integer beyond 1e300, outside what any contract field can mean.",
     "parse.non_string_key": "A mapping key that is not a string.",
     "parse.yaml_non_json": "A YAML value with no JSON equivalent (date, binary, set).",
     "schema.missing_key": "A required key is missing.",

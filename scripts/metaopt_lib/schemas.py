@@ -69,7 +69,19 @@ def _inline(node, base, stack):
             resolved = _inline({k: v for k, v in target.items() if k not in ("$id", "$schema")}, name,
                                stack + ((name, fragment),))
         return {**rest, "allOf": rest.get("allOf", []) + [resolved]} if rest else resolved
-    return {k: _inline(v, base, stack) for k, v in node.items()}
+    compiled = {k: _inline(v, base, stack) for k, v in node.items()}
+    if isinstance(compiled.get("pattern"), str):
+        compiled["pattern"] = python_pattern(compiled["pattern"])
+    if isinstance(compiled.get("patternProperties"), dict):
+        compiled["patternProperties"] = {python_pattern(k): v for k, v in compiled["patternProperties"].items()}
+    return compiled
+
+
+def python_pattern(pattern: str) -> str:
+    """ECMA-262 '$' ends the input; Python's also matches before a final newline. Use '\\Z'."""
+    if pattern.endswith("$") and not pattern.endswith("\\$"):
+        return pattern[:-1] + "\\Z"
+    return pattern
 
 
 def schema_issues(name: str, document, label: str) -> list:

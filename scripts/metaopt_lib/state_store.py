@@ -82,15 +82,22 @@ class CampaignDir:
             handle.flush()
             os.fsync(handle.fileno())
 
+    def check_journal_writable(self) -> None:
+        """Fail before any state write when the journal could not take the entry afterwards."""
+        path = self.journal_path
+        if (path.exists() and not path.is_file()) or not os.access(path if path.exists() else self.dir, os.W_OK):
+            raise OSError(errno.EACCES, "not a writable file", str(path))
+
     def journal_tail(self, count) -> list:
         """The last `count` journal entries (reads only the end of the file)."""
-        if not self.journal_path.exists():
+        try:
+            with open(self.journal_path, "rb") as handle:
+                handle.seek(0, os.SEEK_END)
+                size = handle.tell()
+                handle.seek(max(0, size - 64 * 1024))
+                lines = handle.read().decode("utf-8", "replace").splitlines()
+        except OSError:  # missing or unreadable: the status view shows no recent steps
             return []
-        with open(self.journal_path, "rb") as handle:
-            handle.seek(0, os.SEEK_END)
-            size = handle.tell()
-            handle.seek(max(0, size - 64 * 1024))
-            lines = handle.read().decode("utf-8", "replace").splitlines()
         entries = []
         for line in lines[-count:]:
             try:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from .. import campaign as campaign_lib
 from .. import machine
-from ..handoff_common import effective_baseline, run_phase
+from ..handoff_common import effective_baseline, pending_of, run_phase
 from ..handoff_workers import gate_worker_results
 
 IDEATION_WORKER = "metaopt-ideation-worker"
@@ -83,6 +83,9 @@ def plan_ideation(state, campaign, inputs, builder) -> dict:
 def gate_ideation(state, campaign, inputs, builder) -> dict:
     policy = campaign["proposal_policy"]
     current = normalized_pool(state, policy)
+    if not current and not pending_of(state, IDEATION_WORKER):
+        # Nothing to gate and nothing to select from (e.g. resumed here after a block): ask again.
+        return plan_ideation(state, campaign, inputs, builder)
     gate = gate_worker_results(state, campaign, inputs, builder, IDEATION_WORKER,
                                lambda: ideation_context(state, campaign, current))
     pool = normalized_pool(state, policy, new_proposals(gate.accepted))
