@@ -7,10 +7,10 @@ in remote_analysis.
 from __future__ import annotations
 
 from .. import machine
-from ..handoff_common import launch_reservation, pending_of, run_phase, sweep_identity
+from ..handoff_common import launch_reservation, run_phase, sweep_identity
 from . import remote_analysis, remote_sweep
 from .remote_sweep import (MAX_EXECUTOR_ATTEMPTS, capped_budget, ensure_ledger_entry, executor_error,
-                           executor_problem, is_retryable, supersede)
+                           executor_problem, is_retryable, newest_pending, supersede, wait_for_executor)
 
 SMOKE_TEST_TIMEOUT_SECONDS = 60
 SMOKE_TEST_OUTPUT_LINES = 40
@@ -25,14 +25,11 @@ def request_smoke_test(state, campaign, inputs, builder):
 
 
 def gate_smoke_test(state, campaign, inputs, builder):
-    records = pending_of(state, "run_smoke_test")
-    if not records:
+    record, result = newest_pending(state, inputs, "run_smoke_test")
+    if record is None:
         return request_smoke_test(state, campaign, inputs, builder)
-    record = records[-1]
-    result = inputs.result(record["id"])
     if not result.exists:
-        return builder.wait([record["id"]], None, f"Waiting for the smoke-test result of {record['id']}: "
-                            "run the executor for it, then step again.")
+        return wait_for_executor(builder, [record])
     problem = executor_problem(record, result, "run_smoke_test")
     if problem is not None:
         builder.resolve(record["id"], "rejected")
@@ -126,14 +123,11 @@ def request_launch(state, campaign, inputs, builder):
 
 
 def confirm_launch(state, campaign, inputs, builder):
-    records = pending_of(state, "launch_sweep")
-    if not records:
+    record, result = newest_pending(state, inputs, "launch_sweep")
+    if record is None:
         return request_launch(state, campaign, inputs, builder)
-    record = records[-1]
-    result = inputs.result(record["id"])
     if not result.exists:
-        return builder.wait([record["id"]], None, f"Waiting for the launch_sweep result of {record['id']}: "
-                            "run the executor for it, then step again.")
+        return wait_for_executor(builder, [record])
     sweep = state["current_sweep"]
     problem = executor_problem(record, result, "launch_sweep")
     if problem is None and result.document["details"]["sweep_identity"] != sweep["sweep_identity"]:

@@ -96,6 +96,18 @@ def request_poll(state, campaign, inputs, builder):
                            f"(${budget['remaining_usd']:g} of ${budget['max_budget_usd']:g} remains).")
 
 
+def newest_pending(state, inputs, name):
+    """The newest pending record of a directive type and its result input, or (None, None)."""
+    records = pending_of(state, name)
+    return (records[-1], inputs.result(records[-1]["id"])) if records else (None, None)
+
+
+def wait_for_executor(builder, records):
+    ids = [r["id"] for r in records]
+    return builder.wait(ids, None, f"Waiting for the {records[0]['name']} result of {ids[0]}: run the executor "
+                        "for it, then step again.")
+
+
 def gate_poll(state, campaign, inputs, builder):
     teardowns = _settle_teardowns(state, inputs, builder)
     polls = pending_of(state, "poll_sweep")
@@ -105,9 +117,7 @@ def gate_poll(state, campaign, inputs, builder):
             return _read_poll(state, campaign, inputs, builder, record, teardowns)
         if builder.resolved:
             return builder.advance("WAIT_FOR_SWEEP", "gate_poll", "Teardown result recorded; poll still pending.")
-        return builder.wait([record["id"]] + [r["id"] for r in teardowns["waiting"]], None,
-                            f"Waiting for the poll_sweep result of {record['id']}: run the executor for it, "
-                            "then step again.")
+        return wait_for_executor(builder, [record] + teardowns["waiting"])
     return _after_teardown(state, campaign, inputs, builder, teardowns)
 
 
