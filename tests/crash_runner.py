@@ -3,7 +3,8 @@
 Usage: python3 tests/crash_runner.py PROJECT MODE N
   MODE before-replace: die just before the N-th atomic os.replace (a temp file is written, not renamed)
   MODE after-replace:  die just after the N-th os.replace (the file is in place, nothing after it ran)
-  MODE after-step:     die right after the N-th step printed its output (a step boundary)
+  MODE after-step:     die right after the N-th step printed its output (before the host acts)
+  MODE after-act:      die right after the host carried out the N-th action (before the next step)
 Exits 0 when the campaign stopped before the crash point was reached.
 """
 import os
@@ -21,7 +22,7 @@ def _die():
 
 
 def main(root, mode, limit):
-    calls = {"replace": 0, "step": 0}
+    calls = {"replace": 0, "step": 0, "act": 0}
     real_replace = atomic_io.os.replace
 
     def replace(src, dst):
@@ -43,7 +44,16 @@ def main(root, mode, limit):
             _die()
         return result
 
+    real_act = host.act
+
+    def act(action):
+        real_act(action)
+        calls["act"] += 1
+        if mode == "after-act" and calls["act"] == limit:
+            _die()
+
     host.step = step
+    host.act = act
     host.run()
     return 0
 

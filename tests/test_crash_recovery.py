@@ -70,6 +70,11 @@ class CrashRecovery(unittest.TestCase):
         root = self.crash_repeatedly("after-step", 1, 1)
         self.assertEqual(outcome(root), self.reference)
 
+    def test_a_kill_at_every_boundary_between_an_action_and_the_next_step(self):
+        # Every life carries out one action and dies: the campaign crosses each boundary by a restart.
+        root = self.crash_repeatedly("after-act", 1, 0)
+        self.assertEqual(outcome(root), self.reference)
+
     def test_kills_before_a_file_is_renamed_into_place(self):
         root = self.crash_repeatedly("before-replace", 1, 2)
         self.assertEqual(outcome(root), self.reference)

@@ -62,6 +62,18 @@ class GeneratedBlocks(unittest.TestCase):
                 self.assertIn(f"<!-- BEGIN GENERATED: {name} -->", text)
 
 
+class DocumentedTablesMatchTheirSources(unittest.TestCase):
+    def test_action_kinds_equal_the_step_output_enum(self):
+        from metaopt_lib.actions import ACTION_KINDS
+        progress = schemas.load_schema("step-output")["$defs"]["progress"]
+        self.assertEqual(list(ACTION_KINDS), progress["properties"]["action"]["properties"]["kind"]["enum"])
+
+    def test_every_preflight_check_is_described(self):
+        from metaopt_lib.preflight import CHECK_ORDER
+        from metaopt_lib.preflight_catalog import CHECK_DESCRIPTIONS
+        self.assertEqual(list(CHECK_DESCRIPTIONS), list(CHECK_ORDER))
+
+
 class ReverseCoverage(unittest.TestCase):
     def setUp(self):
         self.text = _reference_text()

@@ -12,6 +12,18 @@ EXECUTOR_SCRIPT = SKILL_ROOT / "scripts" / "skypilot_wandb_worker.py"
 RESUME_SCRIPT = SKILL_ROOT / "scripts" / "metaopt.py"
 PROFILES = {worker: f".github/agents/{worker}.agent.md" for worker in RESULT_SCHEMAS}
 
+# What a host does for each action kind (documented in SKILL.md and control-protocol.md).
+ACTION_KINDS = {
+    "step": "step again at once",
+    "dispatch_workers": "for each entry of `action.workers`, start the worker `worker` with `<skill>/<profile>` as "
+                        "its instructions and the task file `<project>/<task_path>`; it must write "
+                        "`<project>/<result_path>` matching `<skill>/<result_schema>`. Workers may run in parallel. "
+                        "When each has written its result file (or ended without one), step again",
+    "run_executor": "run `action.command` as an argv list, never through a shell; when it exits, step again",
+    "wait": "sleep until `action.until` (UTC; null means until a pending result lands), then step again",
+    "stop": "stop looping; tell the user `terminal_state`, `reason` and every line of `user_can`",
+}
+
 
 def executor_command(campaign_dir, record) -> list:
     return [sys.executable, str(EXECUTOR_SCRIPT), "run", "--project-root", str(campaign_dir.root),
@@ -47,7 +59,8 @@ def next_action(campaign_dir, state, envelope) -> dict:
 
 def stop_action(campaign_dir, state) -> dict:
     terminal = state["terminal"] or {"state": state["machine_state"], "reason": "stopped"}
-    user_can = ["Read .ml-metaopt/reports/final.md for the results and the best configuration."]
+    found = "the results and the best configuration" if state["completed_iterations"] else "what happened"
+    user_can = [f"Read .ml-metaopt/reports/final.md for {found}."]
     if state["block"]:
         user_can = [state["block"]["fix"], f"Then run: python3 {RESUME_SCRIPT} resume --project-root "
                     f"{campaign_dir.root}"[:300]] + user_can

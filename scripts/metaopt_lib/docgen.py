@@ -58,6 +58,22 @@ def state_work() -> str:
     return _table(("state", "workers it may dispatch", "directives it may issue (plus terminal cleanup)"), rows)
 
 
+def action_kinds() -> str:
+    from .actions import ACTION_KINDS
+    return _table(("`action.kind`", "what the host does"), [(f"`{k}`", v) for k, v in ACTION_KINDS.items()])
+
+
+def preflight_checks() -> str:
+    from .preflight import BACKEND_CHECKS, CHECK_ORDER
+    from .preflight_catalog import CHECK_DESCRIPTIONS
+    rows = []
+    for name in CHECK_ORDER:
+        backends = [b for b, names in BACKEND_CHECKS.items() if name in names] or ["all"]
+        passes, fix = CHECK_DESCRIPTIONS[name]
+        rows.append((f"`{name}`", ", ".join(backends), passes, fix))
+    return _table(("check", "backend", "passes when", "fix when it fails"), rows)
+
+
 def exit_codes() -> str:
     return _table(("exit code", "meaning"), [(f"`{code}`", text) for code, text in EXIT_CODES.items()])
 
@@ -142,6 +158,8 @@ BLOCKS = {
     "state-work": state_work,
     "envelope-fields": lambda: field_table("handoff-envelope"),
     "exit-codes": exit_codes,
+    "action-kinds": action_kinds,
+    "preflight-checks": preflight_checks,
     "schema-index": schema_index,
     "fields-campaign": lambda: field_table("campaign"),
     "fields-state": lambda: field_table("state"),

@@ -1,0 +1,38 @@
+"""What each preflight check means, for people: generated into references/preflight.md."""
+
+# check: (passes when, fix when it fails)
+CHECK_DESCRIPTIONS = {
+    "campaign-valid": (
+        "the campaign validates; otherwise the detail gives the count and the first problem",
+        "fix the file (`python3 scripts/validate.py campaign ml_metaopt_campaign.yaml` lists every problem)"),
+    "python-version": (
+        "Python is 3.10 or newer",
+        "run the scripts with a newer Python"),
+    "runtime-packages": (
+        "PyYAML and jsonschema import (see [dependencies.md](dependencies.md))",
+        "`python3 -m pip install -r requirements.txt`"),
+    "project-program": (
+        "`project.repo` (default `.`) is a directory under the project root and `project.program` a file in it, not resolving outside the project; it is never run",
+        "correct `project.repo` or `project.program`"),
+    "smoke-command": (
+        "`project.smoke_test_command` splits into arguments (`shlex`, no shell); the real 60-second smoke test runs in LOCAL_SANITY",
+        "balance its quotes, or give a command"),
+    "executor-present": (
+        "the executor `scripts/skypilot_wandb_worker.py` is in the skill",
+        "install a skill version that includes the executor"),
+    "optuna-importable": (
+        "optuna imports (it drives the local search)",
+        "`python3 -m pip install optuna`"),
+    "wandb-importable": (
+        "wandb imports (the unchanged training script imports it)",
+        "`python3 -m pip install wandb`"),
+    "skypilot-importable": (
+        "`import sky` succeeds (slow, so only for this backend)",
+        "`python3 -m pip install \"skypilot[vast]\"`"),
+    "wandb-api-key": (
+        "`WANDB_API_KEY` is set or the netrc file (`$NETRC` or `~/.netrc`) has `api.wandb.ai`",
+        "`wandb login`, or set `WANDB_API_KEY`"),
+    "skypilot-vast-credentials": (
+        "`~/.config/vastai/vast_api_key` exists and is not empty",
+        "`vastai set api-key KEY`, then `sky check vast`"),
+}
