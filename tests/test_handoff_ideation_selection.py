@@ -171,6 +171,16 @@ class PlanIdeationTest(HandoffCase):
         after = self.apply(state, envelope)
         self.assertEqual([p["proposal_id"] for p in after["proposal_pool"]], ["prop-1-2"])
 
+    def test_a_winner_proposed_again_under_a_new_id_stays_out_of_the_pool(self):
+        won = pool_entry("prop-1-3", lr_sweep(0.3))
+        winner = {"proposal_id": "prop-1-3", "proposal_content_hash": won["content_hash"], "iteration": 1,
+                  "rationale": "the winner", "sweep_config": dict(lr_sweep(0.3), run_cap=20, program="train.py")}
+        again = pool_entry("prop-2-9", lr_sweep(0.3))  # same search space, new id
+        state = ideate_state(proposal_pool=[pool_entry("prop-1-2", lr_sweep(0.2)), again], selected_sweep=winner)
+        envelope = background_control.handoff(state, fixture_campaign(), Inputs(now=NOW))
+        self.assertEqual([p["proposal_id"] for p in context_of(envelope)[0]["pool"]], ["prop-1-2"])
+        self.assertEqual([p["proposal_id"] for p in self.apply(state, envelope)["proposal_pool"]], ["prop-1-2"])
+
     def test_full_pool_goes_straight_to_selection(self):
         pool = [pool_entry(f"cand-1-{n}", lr_sweep(n / 100)) for n in range(1, 6)]
         cases = [("exactly full", 5, pool, None), ("over the cap: the oldest are dropped", 3, pool, pool[2:])]
@@ -385,6 +395,8 @@ class FinalizeSelectionTest(HandoffCase):
         worker = selection_result()
         self.assertEqual((selected["proposal_id"], selected["iteration"], selected["rationale"]),
                          ("prop-2-1", 2, worker["rationale"]))
+        pool_hash = next(p["content_hash"] for p in state["proposal_pool"] if p["proposal_id"] == "prop-2-1")
+        self.assertEqual(selected["proposal_content_hash"], pool_hash)
         self.assertEqual(selected["sweep_config"], dict(worker["sweep_config"], program="train.py", run_cap=20,
                                                         command=["${env}", "${interpreter}", "${program}", "${args}"],
                                                         metric={"name": "val_loss", "goal": "minimize"}))

@@ -37,6 +37,8 @@ class Simulation(unittest.TestCase):
         state = state_of(self.root)
         self.assertEqual(final["action"]["terminal_state"], "COMPLETE")
         self.assertEqual([r["iteration"] for r in state["completed_iterations"]], [1, 2, 3, 4, 5])
+        winners = [r["proposal_content_hash"] for r in state["completed_iterations"]]
+        self.assertEqual(len(set(winners)), 5, "a search space won twice")
         visited = {e.get("from") for e in journal(self.root)} | {e.get("to") for e in journal(self.root)}
         self.assertTrue(set(machine.RUNNING_STATES) <= visited, set(machine.RUNNING_STATES) - visited)
         self.assertEqual(state["baseline"]["metric_value"], 0.65)

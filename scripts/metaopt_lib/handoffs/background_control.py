@@ -41,11 +41,12 @@ def pool_digests(pool, limit) -> list:
 
 
 def normalized_pool(state, policy, extra=()) -> list:
-    """Pool plus `extra`, without selected proposals or duplicate content, capped (oldest dropped)."""
-    selected = {record["proposal_id"] for record in state["completed_iterations"]}
-    if state["selected_sweep"] is not None:
-        selected.add(state["selected_sweep"]["proposal_id"])
-    pool, hashes = [], set()
+    """Pool plus `extra`, without selected proposals (by id or by content, so a winner proposed again
+    under a new id stays out) or duplicate content, capped (oldest dropped)."""
+    winners = list(state["completed_iterations"]) + ([state["selected_sweep"]] if state["selected_sweep"] else [])
+    selected = {record["proposal_id"] for record in winners}
+    hashes = {record["proposal_content_hash"] for record in winners if "proposal_content_hash" in record}
+    pool = []
     for proposal in list(state["proposal_pool"]) + list(extra):
         if proposal["proposal_id"] in selected or proposal["content_hash"] in hashes:
             continue

@@ -45,11 +45,13 @@ def _close_iteration(state, campaign, builder):
                     "run_id": best["run_id"], "run_url": best.get("run_url"), "config": best["config"]}
         builder.set("/baseline", baseline)
     streak = 0 if improved else state["no_improve_streak"] + 1
-    builder.append("/completed_iterations", {
-        "iteration": iteration, "sweep_identity": analysis["sweep_identity"],
-        "proposal_id": state["selected_sweep"]["proposal_id"], "best_run": best, "improved": improved,
-        "baseline_after": baseline["metric_value"] if baseline else None,
-        "spend_usd": _sweep_spend(state, analysis["sweep_identity"])})
+    record = {"iteration": iteration, "sweep_identity": analysis["sweep_identity"],
+              "proposal_id": state["selected_sweep"]["proposal_id"], "best_run": best, "improved": improved,
+              "baseline_after": baseline["metric_value"] if baseline else None,
+              "spend_usd": _sweep_spend(state, analysis["sweep_identity"])}
+    if "proposal_content_hash" in state["selected_sweep"]:
+        record["proposal_content_hash"] = state["selected_sweep"]["proposal_content_hash"]
+    builder.append("/completed_iterations", record)
     builder.set("/no_improve_streak", streak)
     for text in analysis["learnings"]:
         builder.append("/learnings", {"iteration": iteration, "text": text})

@@ -79,14 +79,16 @@ def _reject_and_retry(state, campaign, builder, gate, record, problem):
 def selected_sweep(state, campaign, document):
     """(selected_sweep record, None) for a usable selection result, else (None, why it is not)."""
     winner = document["winning_proposal_id"]
-    if winner not in {p["proposal_id"] for p in state["proposal_pool"]}:
+    hashes = {p["proposal_id"]: p["content_hash"] for p in state["proposal_pool"]}
+    if winner not in hashes:
         return None, f"winning proposal {winner!r} is not in the proposal pool"
     config = final_sweep_config(campaign, document["sweep_config"])
     issues = contracts.validate_document("sweep-config", config, "selected sweep config",
                                          contracts.Context(objective=campaign["objective"]))
     if issues:
         return None, f"the refined sweep config is invalid: {issues[0].message}"
-    return {"proposal_id": winner, "iteration": state["iteration"], "sweep_config": config,
+    return {"proposal_id": winner, "proposal_content_hash": hashes[winner], "iteration": state["iteration"],
+            "sweep_config": config,
             "rationale": document["rationale"]}, None
 
 
