@@ -47,13 +47,7 @@ def campaign_document(**overrides) -> dict:
         "proposal_policy": {"ideation_workers": 2, "proposals_per_worker": 2, "max_pool_size": 6},
         "stop_conditions": {"max_iterations": 5, "no_improve_iterations": 3},
     }
-    for dotted, value in overrides.items():
-        node = document
-        *parents, last = dotted.split(".")
-        for part in parents:
-            node = node.setdefault(part, {})
-        node[last] = value
-    return document
+    return support.set_dotted(document, overrides)
 
 
 def write_project(root, scenario=None, preflight=True, **overrides) -> None:

@@ -18,6 +18,28 @@ from metaopt_lib.rules import RULES  # noqa: E402,F401
 FIXTURES = ROOT / "fixtures"
 
 
+def set_dotted(document, changes) -> dict:
+    """Apply {"a.b.c": value} changes in place (None removes the key); returns the document."""
+    for dotted, value in changes.items():
+        *parents, last = dotted.split(".")
+        target = document
+        for key in parents:
+            target = target.setdefault(key, {})
+        if value is None:
+            target.pop(last, None)
+        else:
+            target[last] = value
+    return document
+
+
+def fixture_campaign(name="full-local", **changes) -> dict:
+    """A campaign fixture with every default applied, then the dotted changes."""
+    from metaopt_lib import campaign as campaign_lib
+    path = FIXTURES / "campaign" / "valid" / f"{name}.yaml"
+    campaign = campaign_lib.apply_defaults(contracts.load_valid("campaign", path))
+    return set_dotted(campaign, changes)
+
+
 def fixture_kinds() -> list:
     return sorted(p.name for p in FIXTURES.iterdir() if p.is_dir()) if FIXTURES.is_dir() else []
 

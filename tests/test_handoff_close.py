@@ -31,15 +31,7 @@ def roll_state(best_value=None, improved=None, claimed=None, **changes):
 
 
 def load_campaign(**changes):
-    campaign = campaign_lib.apply_defaults(
-        contracts.load_valid("campaign", support.FIXTURES / "campaign" / "valid" / "full-local.yaml"))
-    for dotted, value in changes.items():
-        *parents, last = dotted.split(".")
-        target = campaign
-        for key in parents:
-            target = target.setdefault(key, {})
-        target[last] = value
-    return campaign
+    return support.fixture_campaign(**changes)
 
 
 class RollIteration(unittest.TestCase):

@@ -25,18 +25,7 @@ def load_state(name, **changes):
 
 def load_campaign(name="full-local", **changes):
     """The campaign with defaults applied; changes are dotted paths, e.g. {"compute.run_cap": 5}."""
-    campaign = campaign_lib.apply_defaults(
-        contracts.load_valid("campaign", support.FIXTURES / "campaign" / "valid" / f"{name}.yaml"))
-    for dotted, value in changes.items():
-        *parents, last = dotted.split(".")
-        target = campaign
-        for key in parents:
-            target = target.setdefault(key, {})
-        if value is None:
-            target.pop(last, None)
-        else:
-            target[last] = value
-    return campaign
+    return support.fixture_campaign(name, **changes)
 
 
 def executor_result(fixture, directive_id, details=None, **top):

@@ -6,7 +6,6 @@ import unittest
 
 import support
 
-from metaopt_lib import campaign as campaign_lib
 from metaopt_lib import engine, machine
 from metaopt_lib.handoff_common import Inputs
 from metaopt_lib.handoffs import HANDOFFS
@@ -19,19 +18,11 @@ def fixture_state(machine_state):
     return json.loads((support.FIXTURES / "state" / "valid" / name).read_text())
 
 
-def fixture_campaign(**changes):
-    campaign = campaign_lib.apply_defaults(support.contracts.load_valid(
-        "campaign", support.FIXTURES / "campaign" / "valid" / "full-local.yaml"))
-    for section, values in changes.items():
-        campaign[section] = dict(campaign[section], **values)
-    return campaign
-
-
 class GenericTransitions(unittest.TestCase):
     def test_every_revalidating_state_blocks_config_on_an_identity_change_or_invalid_campaign(self):
         rows = [t for t in machine.TRANSITIONS if t.guard == "campaign_invalid_or_identity_changed"]
         self.assertEqual({t.source for t in rows}, set(machine.RUNNING_STATES) - {machine.INITIAL_STATE})
-        changed = fixture_campaign(wandb={"project": "another-project"})
+        changed = support.fixture_campaign(**{"wandb.project": "another-project"})
         for transition in rows:
             for label, campaign, inputs in (("identity changed", changed, Inputs(now=NOW)),
                                             ("campaign invalid", None, Inputs(now=NOW))):
