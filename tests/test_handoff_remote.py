@@ -375,12 +375,14 @@ class RequestPoll(HandoffCase):
         for name, (cap, remaining) in cases.items():
             with self.subTest(case=name):
                 state = poll_state("request_poll", last_poll_at=None)
+                [ledger_usd] = [e["usd"] for e in state["spend_ledger"]["entries"] if e["sweep_identity"] == IDENTITY]
                 envelope, new = self.step(state, load_campaign(**{"compute.max_budget_usd": cap}))
                 [directive] = envelope["directives"]
                 self.assertEqual(directive["payload"], {
                     "sweep_identity": IDENTITY, "sweep_id": "local-7f3a9c", "backend": "local",
                     "idle_timeout_minutes": 15,
                     "budget": {"max_budget_usd": cap, "spent_usd": 0.55, "remaining_usd": remaining},
+                    "recorded_sweep_spend_usd": ledger_usd,
                     "objective": {"metric": "val_loss", "direction": "minimize", "improvement_threshold": 0.005},
                     "poll_attempt": 1})
                 self.assertMoved(envelope, new, "WAIT_FOR_SWEEP", "gate_poll")

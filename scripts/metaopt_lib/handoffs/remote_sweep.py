@@ -59,6 +59,12 @@ def ensure_ledger_entry(builder, state, inputs):
                                                  "usd": 0, "complete": True, "updated_at": inputs.now})
 
 
+def recorded_sweep_spend(state, identity) -> float:
+    """This sweep's spend already in the campaign total (0 before its first poll)."""
+    index = _ledger_index(state, identity)
+    return state["spend_ledger"]["entries"][index]["usd"] if index is not None else 0
+
+
 def _record_spend(builder, state, inputs, usd, complete) -> float:
     """Raise (never lower, never reset) the sweep's ledger entry; returns the new campaign total."""
     sweep = state["current_sweep"]
@@ -91,6 +97,7 @@ def request_poll(state, campaign, inputs, builder):
     builder.directive("poll_sweep", {
         "sweep_identity": sweep["sweep_identity"], "sweep_id": sweep["sweep_id"], "backend": sweep["backend"],
         "idle_timeout_minutes": campaign["compute"]["idle_timeout_minutes"], "budget": budget,
+        "recorded_sweep_spend_usd": recorded_sweep_spend(state, sweep["sweep_identity"]),
         "objective": objective_of(campaign), "poll_attempt": sweep["poll_failures"] + 1})
     return builder.advance("WAIT_FOR_SWEEP", "gate_poll", f"Poll {sweep['sweep_identity']} "
                            f"(${budget['remaining_usd']:g} of ${budget['max_budget_usd']:g} remains).")
