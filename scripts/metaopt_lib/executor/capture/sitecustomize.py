@@ -1,0 +1,109 @@
+"""Metric capture for local sweep trials (loaded by Python at start-up because the local runner puts
+this directory first on the trial's PYTHONPATH).
+
+When the training program imports wandb, `Run.log` is wrapped so every logged scalar is also appended
+as one JSON line to $METAOPT_METRICS_FILE: {"t": unix time, "step": n, "metrics": {name: number}}.
+The program is not changed and wandb behaves exactly as before. Whatever goes wrong here is
+swallowed: capture must never break a user's training run.
+"""
+import importlib.machinery
+import importlib.util
+import json
+import math
+import os
+import sys
+import time
+
+_TARGET = "wandb.sdk.wandb_run"
+_HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def _scalars(data):
+    out = {}
+    for key, value in data.items():
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            continue
+        if isinstance(key, str) and math.isfinite(value):
+            out[key] = value
+    return out
+
+
+def _append(path, data, state):
+    try:
+        metrics = _scalars(data) if isinstance(data, dict) else {}
+        if not metrics:
+            return
+        state["step"] += 1
+        line = json.dumps({"t": time.time(), "step": state["step"], "metrics": metrics})
+        with open(path, "a", encoding="utf-8") as handle:
+            handle.write(line + "\n")
+    except Exception:  # noqa: BLE001 - capture never breaks training
+        pass
+
+
+def _patch(module):
+    path = os.environ.get("METAOPT_METRICS_FILE")
+    run_class = getattr(module, "Run", None)
+    original = getattr(run_class, "log", None)
+    if not path or original is None or getattr(original, "_metaopt_capture", False):
+        return
+    state = {"step": 0}
+
+    def log(self, data, *args, **kwargs):
+        result = original(self, data, *args, **kwargs)
+        _append(path, data, state)
+        return result
+
+    log._metaopt_capture = True
+    log.__wrapped__ = original
+    log.__doc__ = original.__doc__
+    run_class.log = log
+
+
+class _PatchingLoader:
+    def __init__(self, loader):
+        self._loader = loader
+
+    def create_module(self, spec):
+        return self._loader.create_module(spec)
+
+    def exec_module(self, module):
+        self._loader.exec_module(module)
+        try:
+            _patch(module)
+        except Exception:  # noqa: BLE001 - capture never breaks training
+            pass
+
+    def __getattr__(self, name):
+        return getattr(self._loader, name)
+
+
+class _WandbRunFinder:
+    """Finds wandb.sdk.wandb_run with the regular finders and wraps its loader."""
+
+    def find_spec(self, name, path=None, target=None):
+        if name != _TARGET:
+            return None
+        spec = importlib.machinery.PathFinder.find_spec(name, path)
+        if spec is None or spec.loader is None:
+            return None
+        spec.loader = _PatchingLoader(spec.loader)
+        return spec
+
+
+def _chain_next_sitecustomize():
+    """Run the sitecustomize this one shadows (e.g. a virtualenv's), as Python would have."""
+    others = [p for p in sys.path if os.path.abspath(p or os.curdir) != _HERE]
+    spec = importlib.machinery.PathFinder.find_spec("sitecustomize", others)
+    if spec is None or spec.loader is None:
+        return
+    module = importlib.util.module_from_spec(spec)
+    try:
+        spec.loader.exec_module(module)
+    except Exception:  # noqa: BLE001 - mirror site.py, which only warns
+        pass
+
+
+if os.environ.get("METAOPT_METRICS_FILE"):
+    sys.meta_path.insert(0, _WandbRunFinder())
+_chain_next_sitecustomize()

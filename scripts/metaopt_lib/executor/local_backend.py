@@ -1,0 +1,155 @@
+"""The local backend (compute.backend: local): sweeps run on this machine under a detached runner,
+with Optuna as the search engine and wall-clock hours × the campaign's hourly cost as spend."""
+from __future__ import annotations
+
+import os
+import signal
+import sys
+import time
+
+from .dependencies import MissingDependency, require_optuna
+from .local_launch import runner_resource, seed_for, start_runner, sweep_id_for
+from .local_poll import poll_details
+from .local_processes import kill_pids, sweep_pids
+from .local_sweep import SPEC_SCHEMA, ExecutorLock, SweepFiles, read_spec, read_status, runner_alive
+from .outcome import ExecContext, ExecError, Outcome, timestamp
+from .records import RecordError, write_record
+from .search_space import SearchSpaceError, plan_search
+
+RUNNER_STOP_GRACE_SECONDS = 10.0
+
+
+def _files(directive, ctx: ExecContext) -> SweepFiles:
+    return SweepFiles(ctx.sweep_dir(directive["payload"]["sweep_identity"]))
+
+
+def _launch_details(payload, spec, reconnected, started, resources, launched_at) -> dict:
+    return {"sweep_identity": payload["sweep_identity"], "sweep_id": spec["sweep_id"] if spec else None,
+            "sweep_url": None, "backend": "local", "reconnected": reconnected,
+            "run_cap": payload["sweep_config"]["run_cap"], "agents_started": started, "resources": resources,
+            "launched_at": launched_at}
+
+
+def new_spec(directive, ctx: ExecContext) -> dict:
+    payload = directive["payload"]
+    local = payload["local"]
+    return {"schema_version": 1, "sweep_identity": payload["sweep_identity"],
+            "sweep_id": sweep_id_for(payload["sweep_identity"]), "launched_at": timestamp(ctx.now()),
+            "repo": local["repo"], "program": payload["sweep_config"]["program"],
+            "command": payload["sweep_config"].get("command") or ["${env}", "${interpreter}", "${program}", "${args}"],
+            "sweep_config": payload["sweep_config"], "num_agents": payload["num_agents"],
+            "idle_timeout_seconds": payload["idle_timeout_minutes"] * 60,
+            "wall_clock_seconds": local["max_wall_clock_minutes"] * 60, "hourly_cost_usd": local["hourly_cost_usd"],
+            "budget_usd": payload["budget"]["remaining_usd"], "seed": seed_for(payload["sweep_identity"]),
+            "interpreter": sys.executable}
+
+
+def _refusal(directive, ctx):
+    """Why a new local sweep cannot start, checked before anything is written; or None."""
+    payload = directive["payload"]
+    try:
+        plan_search(payload["sweep_config"], "directive", ("payload", "sweep_config"))
+        require_optuna()
+    except SearchSpaceError as exc:
+        return ExecError("search-space-unsupported", _one_line(exc.issues[0].message), False)
+    except MissingDependency as exc:
+        return ExecError("dependency-missing", _one_line(str(exc)), False)
+    repo = (ctx.project_root / payload["local"]["repo"]).resolve()
+    if not repo.is_dir() or not repo.is_relative_to(ctx.project_root.resolve()):
+        return ExecError("repo-missing", _one_line(f"training repository {payload['local']['repo']!r} is not a "
+                                                   "directory under the project root; fix project.repo"), False)
+    return None
+
+
+def launch(directive, ctx: ExecContext) -> Outcome:
+    payload = directive["payload"]
+    files = _files(directive, ctx)
+    with ExecutorLock(files):
+        spec = read_spec(files)
+        reconnected = spec is not None
+        if spec is None:
+            refusal = _refusal(directive, ctx)
+            if refusal:
+                return Outcome(_launch_details(payload, None, False, 0, [], timestamp(ctx.now())), refusal)
+            spec = new_spec(directive, ctx)
+            write_record(files.spec, SPEC_SCHEMA, spec)  # intent first: a re-run reconnects to it
+        status = read_status(files)
+        over = files.stop_request.exists() or (status is not None and status["state"] == "finished")
+        started = 0
+        if not over and not runner_alive(files):
+            if not start_runner(files, spec, ctx.env):
+                error = ExecError("runner-start-failed", f"the local sweep runner did not start; see {files.runner_log}",
+                                  True)
+                return Outcome(_launch_details(payload, spec, reconnected, 0, [], spec["launched_at"]), error)
+            started = payload["num_agents"]
+        resources = [runner_resource(spec)] if runner_alive(files) else []
+        return Outcome(_launch_details(payload, spec, reconnected, started, resources, spec["launched_at"]))
+
+
+def poll(directive, ctx: ExecContext) -> Outcome:
+    files = _files(directive, ctx)
+    with ExecutorLock(files):
+        return poll_details(directive, ctx, files, stop_everything)
+
+
+def stop_everything(files: SweepFiles, moment: str) -> list:
+    """Ask the runner to stop, give it time to stop its trials and write its final status, then kill
+    whatever is left of the sweep. Returns the pids still alive afterwards."""
+    if not files.stop_request.exists():
+        files.stop_request.write_text(moment + "\n", encoding="utf-8")
+    try:
+        status = read_status(files)
+    except RecordError:
+        status = None
+    if status is not None and runner_alive(files):
+        try:
+            os.kill(status["runner_pid"], signal.SIGTERM)
+        except ProcessLookupError:
+            pass
+        deadline = time.monotonic() + RUNNER_STOP_GRACE_SECONDS
+        while runner_alive(files) and time.monotonic() < deadline:
+            time.sleep(0.05)
+    for _ in range(3):
+        pids = sweep_pids(files)
+        if not pids:
+            break
+        kill_pids(pids)
+        time.sleep(0.05)
+    return sweep_pids(files)
+
+
+def teardown(directive, ctx: ExecContext) -> Outcome:
+    payload = directive["payload"]
+    files = _files(directive, ctx)
+    with ExecutorLock(files):
+        spec = read_spec(files)
+        live_before = bool(sweep_pids(files)) or runner_alive(files)
+        remaining = stop_everything(files, timestamp(ctx.now()))
+    released = [runner_resource(spec)] if spec and live_before and not remaining else []
+    left = [{"kind": "process", "name": f"pid-{pid}"} for pid in remaining]
+    details = {"sweep_identity": payload["sweep_identity"], "sweep_stopped": True,
+               "resources_released": released, "resources_remaining": left}
+    if left:
+        return Outcome(details, ExecError("teardown-incomplete", f"{len(left)} process(es) of the sweep survived "
+                                          f"SIGKILL: {', '.join(r['name'] for r in left[:5])}", True))
+    return Outcome(details)
+
+
+def plan(directive, ctx: ExecContext) -> dict:
+    payload, kind = directive["payload"], directive["type"]
+    files = SweepFiles(ctx.project_root / ".ml-metaopt" / "sweeps" / payload["sweep_identity"])
+    if kind == "launch_sweep":
+        refusal = None if files.spec.exists() else _refusal(directive, ctx)
+        return {"would": "reconnect to the existing local sweep" if files.spec.exists()
+                else f"start a local runner for {payload['num_agents']} parallel trial(s)",
+                "sweep_dir": str(files.root), "refusal": refusal.as_dict() if refusal else None}
+    if kind == "poll_sweep":
+        return {"would": "read the sweep's study and status; restart a dead runner; stop everything at the budget",
+                "sweep_dir": str(files.root)}
+    return {"would": "stop the runner and kill every process of the sweep", "sweep_dir": str(files.root),
+            "processes": sweep_pids(files) if files.root.exists() else []}
+
+
+def _one_line(text: str) -> str:
+    text = " ".join(str(text).split())
+    return text if len(text) <= 300 else text[:297] + "..."

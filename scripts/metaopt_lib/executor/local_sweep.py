@@ -1,0 +1,110 @@
+"""Where one local sweep keeps its files, and the checks every reader of them shares."""
+from __future__ import annotations
+
+import fcntl
+from dataclasses import dataclass
+from pathlib import Path
+
+from .records import read_record
+
+SPEC_SCHEMA = "local-sweep"
+STATUS_SCHEMA = "local-sweep-status"
+# A dead runner is restarted by poll_sweep at most this many times before the sweep is reported failed.
+MAX_RUNNER_GENERATIONS = 4
+
+
+@dataclass(frozen=True)
+class SweepFiles:
+    """The files of one local sweep under .ml-metaopt/sweeps/<identity>/."""
+
+    root: Path
+
+    @property
+    def spec(self) -> Path:
+        return self.root / "sweep.json"
+
+    @property
+    def status(self) -> Path:
+        return self.root / "status.json"
+
+    @property
+    def study_log(self) -> Path:
+        return self.root / "study.journal"
+
+    @property
+    def runner_lock(self) -> Path:
+        return self.root / "runner.lock"
+
+    @property
+    def executor_lock(self) -> Path:
+        return self.root / "executor.lock"
+
+    @property
+    def stop_request(self) -> Path:
+        return self.root / "stop-requested"
+
+    @property
+    def runner_log(self) -> Path:
+        return self.root / "runner.log"
+
+    def trial_dir(self, number: int) -> Path:
+        return self.root / "trials" / f"trial-{number}"
+
+    @property
+    def project_root(self) -> Path:
+        return self.root.parents[2]
+
+
+def _teardown_hint(files: SweepFiles) -> str:
+    return (f"the executor cannot trust {files.root}; stop its processes by hand "
+            "(ps -eo pid,sid,args | grep local-runner) and remove the directory to start the sweep afresh")
+
+
+def read_spec(files: SweepFiles) -> dict | None:
+    return read_record(files.spec, SPEC_SCHEMA, _teardown_hint(files))
+
+
+def read_status(files: SweepFiles) -> dict | None:
+    return read_record(files.status, STATUS_SCHEMA, _teardown_hint(files))
+
+
+def runner_alive(files: SweepFiles) -> bool:
+    """True while a runner holds the sweep's runner lock (immune to pid reuse, unlike a pid check)."""
+    if not files.runner_lock.exists():
+        return False
+    with open(files.runner_lock, "a+") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return True
+        fcntl.flock(handle, fcntl.LOCK_UN)
+        return False
+
+
+def hold_runner_lock(files: SweepFiles):
+    """Take the runner lock for the life of this process; returns the open handle, or None if held."""
+    handle = open(files.runner_lock, "a+")
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        handle.close()
+        return None
+    return handle
+
+
+class ExecutorLock:
+    """Serializes executor runs on one sweep (a poll and a teardown never interleave)."""
+
+    def __init__(self, files: SweepFiles):
+        self._path = files.executor_lock
+        self._handle = None
+
+    def __enter__(self):
+        self._path.parent.mkdir(parents=True, exist_ok=True)
+        self._handle = open(self._path, "a+")
+        fcntl.flock(self._handle, fcntl.LOCK_EX)
+        return self
+
+    def __exit__(self, *exc):
+        fcntl.flock(self._handle, fcntl.LOCK_UN)
+        self._handle.close()

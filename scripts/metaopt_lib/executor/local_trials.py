@@ -1,0 +1,124 @@
+"""One local trial: the training program started the way `wandb agent` starts a run, in its own
+process group, with the metric capture on its PYTHONPATH."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import yaml
+
+from .local_processes import SWEEP_MARKER, TRIAL_MARKER, kill_pids, marked_pids
+from .local_sweep import SweepFiles
+from .process_group import kill_group
+from .trial_command import trial_argv
+
+CAPTURE_DIR = Path(__file__).resolve().parent / "capture"
+MAX_METRIC_LINE = 1 << 20
+
+
+def trial_environment(base_env, files: SweepFiles, spec: dict, trial_dir: Path, run_id: str) -> dict:
+    env = dict(base_env)
+    python_path = [str(CAPTURE_DIR)] + [p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p]
+    env.update({
+        "WANDB_MODE": "offline",  # nothing is uploaded or billed
+        "WANDB_SWEEP_PARAM_PATH": str(trial_dir / "params.yaml"),
+        "WANDB_SWEEP_ID": spec["sweep_id"],
+        "WANDB_RUN_ID": run_id,
+        "WANDB_DIR": str(trial_dir),
+        "PYTHONPATH": os.pathsep.join(python_path),
+        "PYTHONUNBUFFERED": "1",
+        "METAOPT_METRICS_FILE": str(trial_dir / "metrics.jsonl"),
+        SWEEP_MARKER: str(files.root),
+        TRIAL_MARKER: str(trial_dir),
+    })
+    return env
+
+
+def write_param_files(trial_dir: Path, params: dict) -> None:
+    """The parameter file wandb.init() reads (same layout as wandb agent writes) and ${args_json_file}."""
+    trial_dir.mkdir(parents=True, exist_ok=True)
+    body = yaml.safe_dump({k: {"value": v} for k, v in params.items()}, default_flow_style=False,
+                          sort_keys=False, allow_unicode=True)
+    (trial_dir / "params.yaml").write_text("wandb_version: 1\n\n" + body, encoding="utf-8")
+    (trial_dir / "args.json").write_text(json.dumps(params), encoding="utf-8")
+
+
+class MetricTail:
+    """Reads the lines the capture appended since the last call; tolerates a partial last line."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        self.offset = 0
+
+    def read_new(self) -> list:
+        try:
+            with open(self.path, "rb") as handle:
+                handle.seek(self.offset)
+                chunk = handle.read(MAX_METRIC_LINE * 4)
+        except FileNotFoundError:
+            return []
+        end = chunk.rfind(b"\n")
+        if end < 0:
+            return []
+        self.offset += end + 1
+        records = []
+        for line in chunk[:end].splitlines():
+            try:
+                record = json.loads(line)
+            except ValueError:
+                continue
+            if isinstance(record, dict) and isinstance(record.get("metrics"), dict):
+                records.append(record)
+        return records
+
+
+class TrialProcess:
+    """A running trial. `metric_values` holds every value of the objective metric logged so far."""
+
+    def __init__(self, number: int, run_id: str, trial_dir: Path, metric: str | None):
+        self.number, self.run_id, self.trial_dir, self.metric = number, run_id, trial_dir, metric
+        self.tail = MetricTail(trial_dir / "metrics.jsonl")
+        self.metric_values = []
+        self.process = None
+
+    def start(self, files: SweepFiles, spec: dict, params: dict, base_env, started: float) -> None:
+        write_param_files(self.trial_dir, params)
+        argv = trial_argv(spec["command"], spec["program"], params, base_env, str(self.trial_dir / "args.json"),
+                          spec["interpreter"])
+        env = trial_environment(base_env, files, spec, self.trial_dir, self.run_id)
+        cwd = files.project_root / spec["repo"]
+        self.last_progress = started
+        with open(self.trial_dir / "output.log", "ab") as log:
+            self.process = subprocess.Popen(argv, cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=log,
+                                            stderr=subprocess.STDOUT, **_own_group())
+
+    @property
+    def pgid(self) -> int:
+        return self.process.pid
+
+    def collect(self, now: float) -> list:
+        """New values of the objective metric; any logged record counts as progress for the watchdog."""
+        records = self.tail.read_new()
+        if records:
+            self.last_progress = now
+        new = [r["metrics"][self.metric] for r in records if self.metric in r["metrics"]]
+        self.metric_values += new
+        return new
+
+    def exit_code(self):
+        return self.process.poll()
+
+    def kill(self, grace_seconds: float = 3.0) -> None:
+        """Stop the trial's process group, then anything it started elsewhere (e.g. wandb's service)."""
+        kill_group(self.pgid, grace_seconds)
+        kill_pids(marked_pids(TRIAL_MARKER, str(self.trial_dir)))
+        self.process.wait()
+
+
+def _own_group() -> dict:
+    if sys.version_info >= (3, 11):
+        return {"process_group": 0}
+    return {"preexec_fn": os.setpgrp}  # Python 3.10; the runner is single-threaded, so this is safe

@@ -1,0 +1,45 @@
+"""The executor's own files under .ml-metaopt/sweeps/<identity>/: read back by later executor runs
+(and by the detached local runner), so every read is validated by its schema like any other input."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from ..atomic_io import write_json_atomic
+from ..issues import ContractError, Issue, sort_issues
+from ..loaders import load_document
+from ..schemas import schema_issues
+
+
+class RecordError(Exception):
+    """An executor record is unreadable or breaks its schema. `issues` name file, path, expected, fix."""
+
+    def __init__(self, issues):
+        self.issues = sort_issues(issues)
+        super().__init__(self.issues[0].message if self.issues else "invalid record")
+
+
+def read_record(path, schema_name: str, fix: str | None = None) -> dict | None:
+    """The validated record at `path`, or None when the file does not exist.
+
+    Raises RecordError when it exists but cannot be used; `fix` (if given) is appended to every issue
+    so the user learns how to recover (e.g. which teardown to run)."""
+    path = Path(path)
+    if not path.exists():
+        return None
+    document, issues = load_document(path, str(path), "json")
+    if document is not None and not issues:
+        issues = schema_issues(schema_name, document, str(path))
+    if issues:
+        if fix:
+            issues = [Issue(i.file, i.parts, i.rule, i.problem, i.expected, f"{i.fix}; {fix}" if i.fix else fix)
+                      for i in issues]
+        raise RecordError(issues)
+    return document
+
+
+def write_record(path, schema_name: str, document: dict) -> None:
+    """Validate then write atomically; a record that breaks its own schema is a bug, never written."""
+    issues = schema_issues(schema_name, document, str(path))
+    if issues:
+        raise ContractError(issues)
+    write_json_atomic(path, document)

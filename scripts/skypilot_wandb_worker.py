@@ -1,0 +1,86 @@
+#!/usr/bin/env python3
+"""skypilot-wandb-worker: the executor. Carries out one executor directive (run_smoke_test,
+launch_sweep, poll_sweep, teardown) and writes its executor result to the directive's result_path.
+
+Usage:
+  python3 scripts/skypilot_wandb_worker.py run --project-root DIR --directive FILE [--dry-run]
+
+The backend is the directive's (compute.backend): local (this machine; needs optuna) or skypilot
+(W&B + SkyPilot + Vast.ai; needs wandb and skypilot). Running the same directive twice is safe: a
+launch reconnects to the sweep with the same identity instead of starting a second one, and a
+finished smoke test, launch or teardown answers from the result it already wrote.
+--dry-run validates the directive and prints what would be done, changing nothing.
+
+Prints one JSON document on stdout (the executor result, the dry-run plan, or why the directive was
+refused); diagnostics go to stderr.
+
+Exit codes: 0 done (status ok), 1 failed (the result or report says why), 2 usage error.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from metaopt_lib.conventions import EXIT_INVALID, EXIT_USAGE  # noqa: E402
+from metaopt_lib.executor import core  # noqa: E402
+from metaopt_lib.executor.outcome import ExecContext  # noqa: E402
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):
+        self.print_usage(sys.stderr)
+        print(f"{self.prog}: error: {message}", file=sys.stderr)
+        raise SystemExit(EXIT_USAGE)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="skypilot_wandb_worker.py", description="Run one executor directive and write its "
+                     "result. Exit 0 ok, 1 failed, 2 usage.")
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    run = commands.add_parser("run", help="carry out one directive")
+    run.add_argument("--project-root", required=True, help="the project directory (holds .ml-metaopt/)")
+    run.add_argument("--directive", required=True, help="the directive JSON file")
+    run.add_argument("--dry-run", action="store_true", help="validate and print the plan; change nothing")
+    runner = commands.add_parser("local-runner", help="internal: the detached local sweep runner")
+    runner.add_argument("--sweep-dir", required=True, help=argparse.SUPPRESS)
+    return parser
+
+
+def main(argv=None, out=None) -> int:
+    out = out or sys.stdout
+    parser = build_parser()
+    opts = parser.parse_args(argv)
+    if opts.command == "local-runner":
+        from metaopt_lib.executor.local_runner import run_runner
+
+        code = run_runner(Path(opts.sweep_dir))
+        sys.stdout.flush()
+        sys.stderr.flush()
+        # Exit at once: the runner lock is released by the kernel only when this process is gone,
+        # so nobody sees "runner stopped" while it is still tearing down its interpreter.
+        os._exit(code)
+    root = Path(opts.project_root)
+    if not root.is_dir():
+        parser.error(f"--project-root: not a directory: {opts.project_root}")
+    ctx = ExecContext(root.resolve())
+    try:
+        code, document = core.run(opts.directive, ctx, dry_run=opts.dry_run)
+    except core.DirectiveRefused as exc:
+        document, code = exc.report(), EXIT_INVALID
+        print(f"skypilot_wandb_worker.py: {exc.message}", file=sys.stderr)
+        for issue in exc.issues:
+            print(f"  {issue.message}", file=sys.stderr)
+    out.write(json.dumps(document, indent=2, sort_keys=True) + "\n")
+    if document.get("error"):
+        print(f"skypilot_wandb_worker.py: {document['error'].get('code')}: {document['error'].get('message')}",
+              file=sys.stderr)
+    return code
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,173 @@
+"""The local backend end to end: real runner, real Optuna study, real training processes using the
+real wandb package offline."""
+from __future__ import annotations
+
+import itertools
+import os
+import signal
+import unittest
+
+from local_sweep_support import IDENTITY, Project, optuna_and_wandb, wait_until
+from metaopt_lib.executor.local_processes import sweep_pids
+from metaopt_lib.executor.local_sweep import runner_alive
+
+XY = {"x": {"min": -1.0, "max": 1.0}, "y": {"min": -1.0, "max": 1.0}, "epochs": {"value": 2}}
+
+
+def best_of(records):
+    finished = [r for r in records if r.get("finished")]
+    return min(finished, key=lambda r: r["losses"][-1])
+
+
+@unittest.skipUnless(optuna_and_wandb(), "needs optuna and wandb (pip install -r requirements.txt "
+                     "-r requirements-extras.txt)")
+class LocalSweepEndToEnd(unittest.TestCase):
+    def setUp(self):
+        self.project = Project()
+        self.addCleanup(self.project.close)
+
+    def test_bayes_sweep_of_eight_trials_on_two_agents_reports_the_true_best_trial(self):
+        p = self.project
+        launch = p.run(p.launch_directive(XY, method="bayes", run_cap=8, agents=2))
+        self.assertEqual(launch["status"], "ok")
+        self.assertFalse(launch["details"]["reconnected"])
+        self.assertEqual(launch["details"]["agents_started"], 2)
+        p.wait_finished()
+        poll = p.run(p.poll_directive())["details"]
+        self.assertEqual(poll["sweep_status"], "finished")
+        self.assertEqual(poll["stop_reason"], "run_cap")
+        self.assertEqual(poll["trials"], {"finished": 8, "running": 0, "failed": 0, "killed": 0})
+        records = p.program_records()
+        self.assertEqual(len(records), 8)
+        best = best_of(records)
+        self.assertEqual(poll["best_run"]["metric_value"], best["losses"][-1])
+        self.assertEqual(poll["best_run"]["run_id"], best["run_id"])
+        self.assertEqual(poll["best_run"]["config"]["x"], best["config"]["x"])
+        self.assertEqual(poll["best_run"]["config"]["y"], best["config"]["y"])
+        # The program saw the sampled values through wandb.config, not the script's defaults.
+        self.assertEqual(len({(r["config"]["x"], r["config"]["y"]) for r in records}), 8)
+        self.assertFalse(poll["resources_live"])
+
+    def test_grid_sweep_covers_every_point_exactly_once(self):
+        p = self.project
+        grid = {"x": {"values": [-0.5, 0.0, 0.5]}, "y": {"values": [0.1, -0.1]}, "epochs": {"value": 1}}
+        p.run(p.launch_directive(grid, method="grid", run_cap=6, agents=2))
+        p.wait_finished()
+        poll = p.run(p.poll_directive())["details"]
+        self.assertEqual(poll["trials"]["finished"], 6)
+        seen = sorted((r["config"]["x"], r["config"]["y"]) for r in p.program_records())
+        self.assertEqual(seen, sorted(itertools.product([-0.5, 0.0, 0.5], [0.1, -0.1])))
+        self.assertEqual(poll["best_run"]["config"]["x"], 0.5)
+        self.assertEqual(poll["best_run"]["config"]["y"], -0.1)
+
+    def test_hung_trial_is_killed_by_the_watchdog_and_reported_once(self):
+        p = self.project
+        params = {"behaviour": {"values": ["hang", "normal"]}, "epochs": {"value": 2}}
+        p.launch_with_limits(p.launch_directive(params, method="grid", run_cap=2, agents=2),
+                             idle_timeout_seconds=3)
+        p.wait_finished()
+        first = p.run(p.poll_directive())["details"]
+        self.assertEqual(first["trials"], {"finished": 1, "running": 0, "failed": 0, "killed": 1})
+        hung = [r for r in p.program_records() if r["config"]["behaviour"] == "hang"]
+        self.assertEqual(first["idle_killed"], [hung[0]["run_id"]])
+        self.assertFalse(os.path.exists(f"/proc/{hung[0]['pid']}"), "the hung program survived")
+        self.assertEqual(p.run(p.poll_directive())["details"]["idle_killed"], [])
+
+    def test_wall_clock_cap_stops_the_sweep(self):
+        p = self.project
+        slow = {"epochs": {"value": 1000}, "epoch_seconds": {"value": 0.2}, "x": {"min": 0.0, "max": 1.0}}
+        p.launch_with_limits(p.launch_directive(slow, method="random", run_cap=4, agents=1), wall_clock_seconds=4)
+        p.wait_finished()
+        poll = p.run(p.poll_directive())["details"]
+        self.assertEqual((poll["sweep_status"], poll["stop_reason"]), ("finished", "wall_clock"))
+        self.assertEqual(sweep_pids(p.files), [])
+
+    def test_runner_stops_at_the_sweep_budget(self):
+        p = self.project
+        slow = {"epochs": {"value": 1000}, "epoch_seconds": {"value": 0.2}, "x": {"min": 0.0, "max": 1.0}}
+        # 1000 $/h is 0.28 $/s; the sweep may spend the 1 $ that remained at launch (3.6 s).
+        p.run(p.launch_directive(slow, method="random", run_cap=4, agents=1, hourly=1000, budget=(100, 99)))
+        status = p.wait_finished()
+        self.assertEqual(status["stop_reason"], "budget")
+        self.assertGreaterEqual(status["spend_usd"], 1)
+        poll = p.run(p.poll_directive(budget=(100, 99)))["details"]
+        self.assertEqual(poll["sweep_status"], "budget_exceeded")
+        self.assertGreaterEqual(poll["budget"]["spent_usd"], 100)
+
+    def test_poll_stops_everything_when_the_campaign_budget_is_reached(self):
+        p = self.project
+        slow = {"epochs": {"value": 1000}, "epoch_seconds": {"value": 0.2}, "x": {"min": 0.0, "max": 1.0}}
+        p.run(p.launch_directive(slow, method="random", run_cap=4, agents=2, hourly=1000, budget=(100, 0)))
+        wait_until(lambda: len(p.program_records()) == 2, what="two trials logging")
+        # The campaign cap shrank to 0.1 $ (the user edited it); the poll must stop the sweep.
+        result = p.run(p.poll_directive(budget=(0.1, 0)))
+        details = result["details"]
+        self.assertEqual((details["sweep_status"], details["stop_reason"]), ("budget_exceeded", "budget"))
+        self.assertFalse(details["resources_live"])
+        self.assertFalse(runner_alive(p.files))
+        self.assertEqual(sweep_pids(p.files), [])
+
+    def test_killed_runner_is_restarted_and_repeats_no_finished_trial(self):
+        p = self.project
+        params = {"x": {"min": -1.0, "max": 1.0}, "epochs": {"value": 3}, "epoch_seconds": {"value": 0.5}}
+        p.run(p.launch_directive(params, method="random", run_cap=6, agents=1))
+        wait_until(lambda: len([r for r in p.program_records() if r.get("finished")]) >= 2, what="two finished trials")
+        before = {r["run_id"] for r in p.program_records() if r.get("finished")}
+        os.killpg(p.status()["runner_pid"], signal.SIGKILL)
+        wait_until(lambda: not runner_alive(p.files), what="the runner to die")
+        poll = p.run(p.poll_directive())["details"]
+        self.assertEqual(poll["sweep_status"], "running")
+        self.assertEqual(p.status()["generation"], 2)
+        p.wait_finished()
+        final = p.run(p.poll_directive())["details"]
+        self.assertEqual(final["trials"]["finished"], 6)
+        runs = [r["run_id"] for r in p.program_records()]
+        self.assertEqual(len(runs), len(set(runs)), "a run id was started twice")
+        self.assertTrue(before <= set(runs))
+        # Every program started is a counted trial: the 6 finished plus the one (at most, with one
+        # agent) that the dead runner left behind and the new runner failed as interrupted.
+        self.assertLessEqual(final["trials"]["failed"], 1)
+        self.assertEqual(len(runs), 6 + final["trials"]["failed"])
+
+    def test_launch_twice_reconnects_to_the_one_runner(self):
+        p = self.project
+        slow = {"epochs": {"value": 1000}, "epoch_seconds": {"value": 0.2}, "x": {"min": 0.0, "max": 1.0}}
+        directive = p.launch_directive(slow, method="random", run_cap=2, agents=1)
+        first = p.run(directive)
+        runner = p.status()["runner_pid"]
+        (p.root / directive["result_path"]).unlink()  # as if the executor crashed before writing it
+        again = p.run(directive)
+        self.assertTrue(again["details"]["reconnected"])
+        self.assertEqual(again["details"]["agents_started"], 0)
+        self.assertEqual(again["details"]["sweep_id"], first["details"]["sweep_id"])
+        self.assertEqual(p.status()["runner_pid"], runner)
+        self.assertEqual(p.status()["generation"], 1)
+
+    def test_teardown_leaves_no_process_behind(self):
+        p = self.project
+        slow = {"epochs": {"value": 1000}, "epoch_seconds": {"value": 0.2}, "x": {"min": 0.0, "max": 1.0}}
+        p.run(p.launch_directive(slow, method="random", run_cap=4, agents=2))
+        wait_until(lambda: len(p.program_records()) == 2, what="two trials logging")
+        pids = [r["pid"] for r in p.program_records()] + [p.status()["runner_pid"]]
+        result = p.run(p.teardown_directive())
+        self.assertEqual(result["status"], "ok")
+        self.assertEqual(result["details"]["resources_remaining"], [])
+        self.assertEqual([r["kind"] for r in result["details"]["resources_released"]], ["process"])
+        for pid in pids:
+            self.assertFalse(os.path.exists(f"/proc/{pid}") and _alive(pid), f"process {pid} survived teardown")
+        poll = p.run(p.poll_directive())["details"]
+        self.assertEqual((poll["sweep_status"], poll["resources_live"]), ("canceled", False))
+        again = p.run(p.teardown_directive())
+        self.assertEqual((again["status"], again["details"]["resources_released"]), ("ok", []))
+
+
+def _alive(pid) -> bool:
+    try:
+        state = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[-1].split()[0]
+    except OSError:
+        return False
+    return state not in ("Z", "X")
+
+
+if __name__ == "__main__":
+    unittest.main()

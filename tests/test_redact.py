@@ -1,0 +1,140 @@
+"""Secrets never leave the executor: env-var values and well-known credential shapes are redacted."""
+from __future__ import annotations
+
+import time
+import unittest
+
+import support  # noqa: F401
+from metaopt_lib.executor.redact import REDACTED, Redactor, looks_secret, redact, secret_values
+
+WANDB_LEGACY = "0123456789abcdef0123456789abcdef01234567"
+# The shape W&B issues since wandb 0.22.3 (86 characters); made-up characters.
+WANDB_V1 = "wandb_v1_" + "Ab3" * 9 + "_" + "xY9z" * 12 + "Q"
+
+
+class SecretValuesTest(unittest.TestCase):
+    def test_values_of_secret_looking_names_are_collected_longest_first(self):
+        env = {"WANDB_API_KEY": "k" * 40, "VAST_API_KEY": "v" * 64, "AWS_SECRET_ACCESS_KEY": "s" * 44,
+               "hf_token": "h" * 37, "GITHUB_TOKEN": "g" * 40, "DB_PASSWORD": "p" * 12, "FTP_PASSWD": "q" * 9,
+               "GOOGLE_APPLICATION_CREDENTIALS": "/keys/gcp.json", "HTTP_AUTH": "a" * 20}
+        self.assertEqual(secret_values(env), sorted(env.values(), key=lambda v: (-len(v), v)))
+
+    def test_ordinary_names_short_values_and_repeats_are_left_out(self):
+        env = {"HOME": "/home/someone/long/path", "PATH": "/usr/bin:/bin", "WANDB_MODE": "offline-mode",
+               "SHORT_TOKEN": "abc1234", "A_KEY": "same-value-123", "B_KEY": "same-value-123"}
+        self.assertEqual(secret_values(env), ["same-value-123"])
+
+    def test_names_are_judged_case_insensitively(self):
+        for name in ("api_key", "Hf_Token", "my-secret", "PassWord", "oauth"):
+            with self.subTest(name=name):
+                self.assertTrue(looks_secret(name))
+        for name in ("HOME", "WANDB_PROJECT", "lr", "epochs"):
+            with self.subTest(name=name):
+                self.assertFalse(looks_secret(name))
+
+
+class RedactValuesTest(unittest.TestCase):
+    def test_every_occurrence_of_a_secret_value_is_replaced(self):
+        secret = "p4ss-w0rd-value"
+        text = f"{secret} then again {secret}!"
+        self.assertEqual(redact(text, [secret]), f"{REDACTED} then again {REDACTED}!")
+
+    def test_a_secret_containing_another_is_hidden_whole(self):
+        self.assertEqual(redact("x longsecret-abcdefgh y", ["secret-abcdefgh", "longsecret-abcdefgh"]),
+                         f"x {REDACTED} y")
+
+    def test_text_without_secrets_is_unchanged(self):
+        for line in ("epoch 3/10 loss=0.2514 lr=1e-3 val_acc: 0.91", "Saved checkpoint to ./ckpt/model.pt",
+                     "max_tokens: 512", "num_keys=3 key_dim = 64", "wandb: Tracking run with wandb version 0.31.0",
+                     "commit abc1234 (short sha)", ""):
+            with self.subTest(line=line):
+                self.assertEqual(redact(line, ["unrelated-secret"]), line)
+
+
+class RedactShapesTest(unittest.TestCase):
+    """Credentials that never passed through the environment are still caught by their shape."""
+
+    def check(self, text, expected):
+        self.assertEqual(redact(text, []), expected)
+
+    def test_legacy_wandb_key_and_therefore_any_40_hex_sha_is_redacted(self):
+        self.check(f"key {WANDB_LEGACY} end", f"key {REDACTED} end")
+        self.check(f"HEAD is {WANDB_LEGACY.upper()}", f"HEAD is {REDACTED}")
+        self.check(f"local-{WANDB_LEGACY}", f"local-{REDACTED}")  # self-hosted prefix stays
+
+    def test_hex_runs_of_other_lengths_are_kept(self):
+        for text in ("a" * 39, "a" * 41, "sha256 " + "b" * 64, "g" + "a" * 40):
+            with self.subTest(length=len(text)):
+                self.check(text, text)
+
+    def test_new_format_wandb_key(self):
+        self.assertEqual(len(WANDB_V1), 86)
+        self.check(f"login with {WANDB_V1!r} ok", f"login with '{REDACTED}' ok")
+        self.check(f"using {WANDB_V1}.", f"using {REDACTED}.")
+
+    def test_cloud_and_hub_tokens(self):
+        tokens = ["AKIAIOSFODNN7EXAMPLE", "ASIAJ3Z7EXAMPLE4ABCD", "ghp_" + "a1B2" * 9, "gho_" + "Z" * 36,
+                  "ghs_" + "q" * 36, "github_pat_11ABCDEFG0" + "x_y" * 20, "hf_" + "AbCd" * 8 + "xy",
+                  "sk-" + "a" * 48, "sk-proj-" + "Bc_-" * 12]
+        for token in tokens:
+            with self.subTest(token=token[:12]):
+                self.check(f"token {token} here", f"token {REDACTED} here")
+
+    def test_secret_looking_assignments_lose_their_value(self):
+        cases = {"WANDB_API_KEY=abc123 next": f"WANDB_API_KEY={REDACTED} next",
+                 "export HF_TOKEN='hf-value'": f"export HF_TOKEN={REDACTED}",
+                 "password: hunter2": f"password: {REDACTED}",
+                 '{"api_key": "abc", "lr": 0.1}': '{"api_key": ' + REDACTED + ', "lr": 0.1}',
+                 "env: VAST_API_KEY=v4st": f"env: VAST_API_KEY={REDACTED}",
+                 "--db-secret=s3cr3t": f"--db-secret={REDACTED}"}
+        for text, expected in cases.items():
+            with self.subTest(text=text):
+                self.check(text, expected)
+
+    def test_plain_numbers_under_secret_looking_names_stay_readable(self):
+        self.check("max_tokens: 512, key_size=0.5", "max_tokens: 512, key_size=0.5")
+
+    def test_authorization_headers_keep_the_scheme_and_hide_the_credential(self):
+        self.check("Authorization: Bearer abc.def-ghi", f"Authorization: Bearer {REDACTED}")
+        self.check('curl -H "Authorization: Basic dXNlcjpwYXNz" url', f'curl -H "Authorization: Basic {REDACTED}" url')
+        self.check("authorization=opaquetoken", f"authorization={REDACTED}")
+        self.check("sent bearer tok_123==", f"sent bearer {REDACTED}")
+
+    def test_credentials_inside_a_url(self):
+        self.check("index https://user:t0ken@pypi.example/simple", f"index https://user:{REDACTED}@pypi.example/simple")
+
+
+class RedactLimitTest(unittest.TestCase):
+    def test_a_secret_crossing_the_limit_is_hidden_whole_and_nothing_after_the_limit_is_kept(self):
+        secret = "crossing-secret-value"
+        text = "x" * 10 + secret + "tail"
+        self.assertEqual(redact(text, [secret], limit=15), "x" * 10 + REDACTED)
+        self.assertEqual(redact(text, [secret], limit=5), "x" * 5)
+        self.assertEqual(redact("short", [secret], limit=100), "short")
+
+    def test_a_shape_crossing_the_limit_is_hidden_whole(self):
+        self.assertEqual(redact("id=" + WANDB_LEGACY, [], limit=10), "id=" + REDACTED)
+
+
+class RedactorTest(unittest.TestCase):
+    def test_binds_secrets_and_redacts_text_and_lines(self):
+        redactor = Redactor(secret_values({"HF_TOKEN": "hub-secret-1", "HOME": "/root"}))
+        self.assertEqual(redactor.text("got hub-secret-1"), f"got {REDACTED}")
+        self.assertEqual(redactor.lines(["a hub-secret-1", "/root ok"]), [f"a {REDACTED}", "/root ok"])
+
+    def test_empty_secrets_are_ignored(self):
+        self.assertEqual(Redactor(["", "value-12345"]).text("abc value-12345"), f"abc {REDACTED}")
+
+
+class RedactCostTest(unittest.TestCase):
+    def test_large_adversarial_text_is_redacted_in_roughly_linear_time(self):
+        # Runs of name characters and separators are where a careless pattern backtracks quadratically.
+        for text in ("key" * 300_000, "a=b " * 250_000, "Authorization " * 70_000, "x" * 1_000_000):
+            with self.subTest(text=text[:12]):
+                started = time.monotonic()
+                redact(text, ["some-secret-value"])
+                self.assertLess(time.monotonic() - started, 10.0)
+
+
+if __name__ == "__main__":
+    unittest.main()

@@ -1,0 +1,44 @@
+"""A small real training script for the local backend tests: reads wandb.config, logs a loss with
+wandb.log under WANDB_MODE=offline, and records what it did in its own file so tests can check the
+executor's report against the program's own account (not against the executor's capture)."""
+import json
+import os
+import sys
+import time
+
+import wandb
+
+DEFAULTS = {"x": 0.0, "y": 0.0, "epochs": 3, "epoch_seconds": 0.0, "behaviour": "normal"}
+
+
+def loss_at(x, y, epoch, epochs):
+    return round((x - 0.3) ** 2 + (y + 0.1) ** 2 + 0.01 * (epochs - 1 - epoch), 9)
+
+
+def main():
+    run = wandb.init(config=dict(DEFAULTS))
+    cfg = run.config
+    behaviour = cfg.behaviour
+    record = {"run_id": run.id, "pid": os.getpid(), "config": {k: cfg[k] for k in DEFAULTS}, "losses": []}
+    path = os.path.join(os.environ["METAOPT_TEST_RESULTS"], f"{run.id}.json")
+    for epoch in range(int(cfg.epochs)):
+        loss = loss_at(cfg.x, cfg.y, epoch, int(cfg.epochs))
+        wandb.log({"loss": loss, "epoch": epoch})
+        record["losses"].append(loss)
+        with open(path, "w") as handle:
+            json.dump(record, handle)
+        if behaviour == "hang":  # stops logging and never ends: the idle watchdog must kill it
+            while True:
+                time.sleep(1)
+        if cfg.epoch_seconds:
+            time.sleep(cfg.epoch_seconds)
+    if behaviour == "crash":
+        sys.exit(3)
+    run.finish()
+    record["finished"] = True
+    with open(path, "w") as handle:
+        json.dump(record, handle)
+
+
+if __name__ == "__main__":
+    main()
