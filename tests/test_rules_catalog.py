@@ -7,14 +7,14 @@ import support
 from metaopt_lib.rules import RULES
 
 RULE_LITERAL = re.compile(r'"((?:file|parse|schema|sweep|campaign|worker|directive|budget|path|executor|preflight|'
-                          r'registry|state|envelope)\.(?!json"|yaml")[a-z_]+)"')
+                          r'registry|state|envelope|local)\.(?!json"|yaml"|lock")[a-z_]+)"')
 
 
 class RulesCatalog(unittest.TestCase):
     def setUp(self):
         lib = support.SCRIPTS / "metaopt_lib"
         self.used = set()
-        for path in lib.glob("*.py"):
+        for path in lib.rglob("*.py"):
             if path.name != "rules.py":
                 self.used |= set(RULE_LITERAL.findall(path.read_text(encoding="utf-8")))
 

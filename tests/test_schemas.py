@@ -10,7 +10,8 @@ from metaopt_lib.paths import SCHEMA_DIR
 
 EXPECTED_SCHEMAS = {"analysis-result", "campaign", "common", "directive", "executor-result", "handoff-envelope",
                     "ideation-result", "preflight-readiness", "selection-result", "state", "step-output", "sweep-config",
-                    "worker-registry", "worker-task"}
+                    "worker-registry", "worker-task", "local-sweep", "local-sweep-status",
+                    "cloud-sweep-record"}
 
 
 def _properties(node, where):

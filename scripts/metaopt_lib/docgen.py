@@ -7,6 +7,7 @@ import yaml
 
 from . import machine, schemas
 from .conventions import EXIT_CODES
+from .executor.search_space import mapping_table_markdown
 from .paths import REFERENCES_DIR, SKILL_ROOT
 from .rules import RULES
 from .schema_tables import field_table
@@ -151,6 +152,7 @@ def requirements() -> str:
 
 
 BLOCKS = {
+    "wandb-optuna-mapping": mapping_table_markdown,
     "states": states,
     "transitions": transitions,
     "terminal-cleanup": terminal_cleanup,

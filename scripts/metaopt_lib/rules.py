@@ -35,6 +35,8 @@ RULES = {
     "sweep.log_values_min_positive": "A *_log_uniform_values range with min <= 0.",
     "sweep.probabilities_mismatch": "probabilities not one per value, or not summing to 1.",
     "sweep.grid_needs_discrete": "A grid sweep with a continuous range it cannot enumerate.",
+    "local.search_space_unsupported": "A sweep parameter the local backend cannot reproduce with Optuna (probabilities, beta, q_beta, values beyond floating point, colliding flat names).",
+    "local.search_space_unused_key": "A parameter key its distribution does not take, or a key beside a nested parameters block.",
     "sweep.hyperband_needs_metric": "early_terminate without a metric to compare runs.",
     "sweep.metric_name_mismatch": "The sweep metric is not the campaign's objective metric.",
     "sweep.goal_mismatch": "The sweep goal contradicts the objective direction.",

@@ -51,7 +51,8 @@ def _refusal(directive, ctx):
         plan_search(payload["sweep_config"], "directive", ("payload", "sweep_config"))
         require_optuna()
     except SearchSpaceError as exc:
-        return ExecError("search-space-unsupported", _one_line(exc.issues[0].message), False)
+        more = f" (and {len(exc.issues) - 1} more problem(s))" if len(exc.issues) > 1 else ""
+        return ExecError("search-space-unsupported", _one_line(exc.issues[0].message + more), False)
     except MissingDependency as exc:
         return ExecError("dependency-missing", _one_line(str(exc)), False)
     repo = (ctx.project_root / payload["local"]["repo"]).resolve()
