@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import json
+import subprocess
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -70,9 +71,12 @@ def write_preflight(root, document, status="READY") -> None:
 
 
 class Host:
-    def __init__(self, root):
+    def __init__(self, root, real_executor_env=None):
+        """With `real_executor_env`, executor actions run the real executor command in that environment
+        (as a host would: the printed argv, no shell); otherwise the stand-in below answers them."""
         self.root = Path(root)
         self.scenario = Scenario(**json.loads((self.root / ".sim" / "scenario.json").read_text()))
+        self.real_executor_env = real_executor_env
         self.outputs = []
 
     @property
@@ -106,6 +110,8 @@ class Host:
         if action["kind"] == "dispatch_workers":
             for worker in action["workers"]:
                 run_worker(self.root, worker["task_path"], self.scenario)
+        elif action["kind"] == "run_executor" and self.real_executor_env is not None:
+            subprocess.run(action["command"], env=self.real_executor_env, stdout=subprocess.DEVNULL, timeout=600)
         elif action["kind"] == "run_executor":
             run_executor(self.root, action["command"][-1], self.scenario, self.clock)
         elif action["kind"] == "wait":

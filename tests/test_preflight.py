@@ -128,7 +128,7 @@ class ChecksTest(PreflightCase):
             "missing runtime package": (None, {"importable": lambda name: name != "jsonschema"},
                                         {"runtime-packages": "requirements.txt"}),
             "missing executor": (None, {"executor_exists": lambda: False},
-                                 {"executor-present": "install a skill version that includes the executor"}),
+                                 {"executor-present": "the executor starts"}),
             "old python": (None, {"version_info": (3, 9, 18)}, {"python-version": "3.10"}),
             "skypilot without credentials": (lambda: self.write_project(campaign_document(compute=SKYPILOT)), {},
                                              {"wandb-api-key": "wandb login",

@@ -15,6 +15,7 @@ import importlib.util
 import os
 import re
 import shlex
+import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -65,8 +66,15 @@ def module_importable(name: str) -> bool:
 
 
 def executor_present() -> bool:
-    """Whether this skill ships the executor (it arrives with a later issue)."""
-    return (SKILL_ROOT / EXECUTOR_SCRIPT).is_file()
+    """Whether this skill's executor is there and starts: `skypilot_wandb_worker.py run --help` exits 0."""
+    script = SKILL_ROOT / EXECUTOR_SCRIPT
+    if not script.is_file():
+        return False
+    try:
+        done = subprocess.run([sys.executable, str(script), "run", "--help"], capture_output=True, timeout=60)
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+    return done.returncode == 0
 
 
 def line(text: str, limit: int = 300) -> str:
@@ -146,9 +154,10 @@ def check_smoke_command(campaign):
 
 def check_executor_present(exists):
     if exists():
-        return _pass("executor-present", f"{EXECUTOR_SCRIPT} is in the skill")
-    return _fail("executor-present", f"{EXECUTOR_SCRIPT} is not in this skill, so the campaign would stop at "
-                 "LOCAL_SANITY", f"Install a skill version that includes the executor ({EXECUTOR_SCRIPT}).")
+        return _pass("executor-present", f"{EXECUTOR_SCRIPT} is in the skill and starts")
+    return _fail("executor-present", f"{EXECUTOR_SCRIPT} is missing from this skill or does not start (run --help "
+                 "fails), so the campaign would stop at LOCAL_SANITY",
+                 f"Reinstall the skill, then check that the executor starts: python3 <skill>/{EXECUTOR_SCRIPT} run --help.")
 
 
 IMPORT_CHECKS = {  # check: (module, package, needed for, fix)

@@ -15,11 +15,11 @@ CHECK_DESCRIPTIONS = {
         "`project.repo` (default `.`) is a directory under the project root and `project.program` a file in it, not resolving outside the project; it is never run",
         "correct `project.repo` or `project.program`"),
     "smoke-command": (
-        "`project.smoke_test_command` splits into arguments (`shlex`, no shell); the real 60-second smoke test runs in LOCAL_SANITY",
+        "`project.smoke_test_command` splits like a POSIX command line (`shlex`); the real 60-second smoke test runs it with `/bin/sh -c` in `project.repo` in LOCAL_SANITY",
         "balance its quotes, or give a command"),
     "executor-present": (
-        "the executor `scripts/skypilot_wandb_worker.py` is in the skill",
-        "install a skill version that includes the executor"),
+        "the executor `scripts/skypilot_wandb_worker.py` is in the skill and `run --help` exits 0",
+        "reinstall the skill, then check that the executor starts"),
     "optuna-importable": (
         "optuna imports (it drives the local search)",
         "`python3 -m pip install optuna`"),

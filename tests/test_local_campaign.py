@@ -1,0 +1,55 @@
+"""A whole local campaign with the real executor: scripted LLM workers, but real smoke test, real
+sweeps of real training processes (wandb offline), real polls and teardown, driven by metaopt.py."""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sys
+import tempfile
+import unittest
+from pathlib import Path
+
+import sim_host
+from local_sweep_support import TRAINING, optuna_and_wandb
+from metaopt_lib.executor.local_processes import marked_pids
+
+
+@unittest.skipUnless(optuna_and_wandb(), "needs optuna and wandb")
+class LocalCampaignWithTheRealExecutor(unittest.TestCase):
+    def test_two_iterations_of_real_sweeps_complete_and_leave_nothing_running(self):
+        tmp = tempfile.TemporaryDirectory()
+        self.addCleanup(tmp.cleanup)
+        root = Path(tmp.name).resolve()
+        shutil.copytree(TRAINING, root / "repo")
+        results = root / "program-results"
+        results.mkdir()
+        sim_host.write_project(root, **{
+            "project.repo": "repo", "project.program": "train_lr.py",
+            "project.smoke_test_command": f"env -u METAOPT_TEST_RESULTS {sys.executable} train_lr.py",
+            "compute.run_cap": 4, "compute.num_sweep_agents": 2,
+            "stop_conditions.max_iterations": 2})
+        host = sim_host.Host(root, real_executor_env=dict(os.environ, METAOPT_TEST_RESULTS=str(results)))
+        last = host.run(max_steps=400)
+        state = json.loads((root / ".ml-metaopt" / "state.json").read_text())
+
+        self.assertEqual(last["machine_state"], "COMPLETE")
+        runs = [json.loads(p.read_text()) for p in results.glob("*.json")]
+        self.assertEqual(len(runs), 8, "two sweeps of run_cap 4 ran real training processes")
+        # Each iteration's best run is the best of the runs its sweep's programs reported themselves.
+        self.assertEqual(len(state["completed_iterations"]), 2)
+        for record in state["completed_iterations"]:
+            own = [r for r in runs if r["run_id"].startswith(f"local-{record['sweep_identity']}-")]
+            self.assertEqual(len(own), 4)
+            best = min(own, key=lambda r: r["val_loss"])
+            self.assertEqual((record["best_run"]["run_id"], record["best_run"]["metric_value"]),
+                             (best["run_id"], best["val_loss"]))
+        self.assertEqual(state["baseline"]["metric_value"], state["completed_iterations"][-1]["baseline_after"])
+        for identity in ("sim-campaign-iter-1", "sim-campaign-iter-2"):
+            sweep_dir = root / ".ml-metaopt" / "sweeps" / identity
+            self.assertEqual(marked_pids("METAOPT_SWEEP_DIR", str(sweep_dir)), [], f"{identity} left processes")
+        self.assertFalse(state["current_sweep"] and state["current_sweep"]["resources_live"])
+
+
+if __name__ == "__main__":
+    unittest.main()
