@@ -3,11 +3,17 @@
 
 Usage:
   python3 scripts/benchmark.py control-plane [--repeat N]
+  python3 scripts/benchmark.py local-backend [--repeat N]
 
 control-plane: median wall time of one `metaopt.py step` process at iteration 1 and at a
 synthesized iteration 1,000; bytes the host reads per step and in total for a five-iteration
 campaign (SKILL.md plus every step output); host turns per iteration. The campaign is driven by
 the simulated host of the test suite (scripted workers, test-only stand-in executor).
+
+local-backend: the local executor backend with a real training script (wandb offline): the script's
+own wall time when run directly, the median trial wall time inside a sweep and their difference (the
+per-trial overhead of the runner), and throughput in trials per minute with 1 and 2 agents for a
+random sweep of 2 x N trials, from launch to the runner's end. Needs optuna and wandb.
 
 Prints one JSON document. Exit codes: 0 done, 1 a run failed, 2 usage.
 """
@@ -16,6 +22,7 @@ from __future__ import annotations
 import argparse
 import copy
 import json
+import os
 import shutil
 import statistics
 import subprocess
@@ -116,15 +123,54 @@ def _restore_roll_inputs(project):
     write_json_atomic(state_path, state)
 
 
+def local_backend(repeat) -> dict:
+    import local_sweep_support as lss
+    from metaopt_lib.executor.local_study import open_study
+    from metaopt_lib.executor.local_sweep import read_spec
+    from metaopt_lib.executor.search_space import plan_search
+
+    params = {"x": {"min": -1.0, "max": 1.0}, "epochs": {"value": 3}, "epoch_seconds": {"value": 0.2}}
+    direct = []
+    with tempfile.TemporaryDirectory() as tmp:
+        env = dict(os.environ, WANDB_MODE="offline", WANDB_DIR=tmp, METAOPT_TEST_RESULTS=tmp,
+                   WANDB_SWEEP_PARAM_PATH=str(Path(tmp) / "p.yaml"))
+        (Path(tmp) / "p.yaml").write_text("epochs:\n  value: 3\nepoch_seconds:\n  value: 0.2\n")
+        for _ in range(repeat):
+            start = time.perf_counter()
+            subprocess.run([sys.executable, str(lss.TRAINING / "train_quadratic.py")], env=env, check=True,
+                           capture_output=True)
+            direct.append(time.perf_counter() - start)
+    report = {"script_direct_median_seconds": round(statistics.median(direct), 3), "agents": {}}
+    for agents in (1, 2):
+        project = lss.Project()
+        try:
+            begin = time.perf_counter()
+            project.run(project.launch_directive(params, method="random", run_cap=2 * repeat, agents=agents))
+            project.wait_finished(timeout=600)
+            elapsed = time.perf_counter() - begin
+            spec = read_spec(project.files)
+            study = open_study(project.files, spec, plan_search(spec["sweep_config"]))
+            walls = [(t.datetime_complete - t.datetime_start).total_seconds() for t in study.get_trials()
+                     if t.state.name == "COMPLETE"]
+        finally:
+            project.close()
+        report["agents"][str(agents)] = {
+            "trials": len(walls), "trial_median_seconds": round(statistics.median(walls), 3),
+            "per_trial_overhead_seconds": round(statistics.median(walls) - statistics.median(direct), 3),
+            "sweep_seconds": round(elapsed, 3), "trials_per_minute": round(60 * len(walls) / elapsed, 2)}
+    return report
+
+
 def main(argv=None, out=None) -> int:
     out = out or sys.stdout
     parser = argparse.ArgumentParser(prog="benchmark.py", description="Print benchmark numbers as JSON. "
                                      "Exit 0 done, 1 a run failed, 2 usage.")
-    parser.add_argument("suite", choices=["control-plane"])
+    parser.add_argument("suite", choices=["control-plane", "local-backend"])
     parser.add_argument("--repeat", type=int, default=7, help="runs per timing (median reported)")
     opts = parser.parse_args(argv)
     try:
-        report = {"suite": opts.suite, **control_plane(max(1, opts.repeat))}
+        suite = control_plane if opts.suite == "control-plane" else local_backend
+        report = {"suite": opts.suite, **suite(max(1, opts.repeat))}
     except RuntimeError as exc:
         print(f"benchmark run failed: {exc}", file=sys.stderr)
         return 1
