@@ -7,7 +7,7 @@ import os
 import signal
 import unittest
 
-from local_sweep_support import IDENTITY, Project, optuna_and_wandb, wait_until
+from local_sweep_support import Project, optuna_and_wandb, wait_until
 from metaopt_lib.executor.local_processes import sweep_pids
 from metaopt_lib.executor.local_sweep import runner_alive
 

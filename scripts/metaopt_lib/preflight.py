@@ -13,7 +13,6 @@ import datetime
 import importlib
 import importlib.util
 import os
-import re
 import shlex
 import subprocess
 import sys
@@ -27,6 +26,8 @@ from .driver import CAMPAIGN_FILE, PREFLIGHT_FILE
 from .handoff_common import format_time
 from .issues import ContractError
 from .paths import SKILL_ROOT
+from .preflight_credentials import check_vast_credentials, check_wandb_api_key
+from .preflight_results import fail as _fail, line, passed as _pass
 
 EXECUTOR_SCRIPT = "scripts/skypilot_wandb_worker.py"
 MIN_PYTHON = (3, 10)
@@ -68,28 +69,11 @@ def module_importable(name: str) -> bool:
 def executor_present() -> bool:
     """Whether this skill's executor is there and starts: `skypilot_wandb_worker.py run --help` exits 0."""
     script = SKILL_ROOT / EXECUTOR_SCRIPT
-    if not script.is_file():
-        return False
     try:
-        done = subprocess.run([sys.executable, str(script), "run", "--help"], capture_output=True, timeout=60)
+        return script.is_file() and subprocess.run([sys.executable, str(script), "run", "--help"],
+                                                   capture_output=True, timeout=60).returncode == 0
     except (OSError, subprocess.TimeoutExpired):
         return False
-    return done.returncode == 0
-
-
-def line(text: str, limit: int = 300) -> str:
-    """One line of at most `limit` characters."""
-    text = " ".join(str(text).split()) or "-"
-    return text if len(text) <= limit else text[:limit - 3] + "..."
-
-
-def _pass(name, detail, result="pass"):
-    return {"name": name, "result": result, "detail": line(detail)}, None
-
-
-def _fail(name, detail, fix):
-    return {"name": name, "result": "fail", "detail": line(detail)}, {"check": name, "message": line(detail),
-                                                                      "fix": line(fix)}
 
 
 # -- the checks -----------------------------------------------------------------------------------
@@ -171,32 +155,6 @@ def check_importable(name, importable):
     if importable(module):
         return _pass(name, f"{module} is importable")
     return _fail(name, f"{module} is not importable; {package} is needed for {needed_for}", fix)
-
-
-def check_wandb_api_key(environ, home):
-    if environ.get("WANDB_API_KEY", "").strip():
-        return _pass("wandb-api-key", "W&B API key: present (WANDB_API_KEY)")
-    netrc = Path(environ.get("NETRC") or home / ".netrc")
-    try:
-        text = netrc.read_text(encoding="utf-8", errors="replace")
-    except OSError:
-        text = ""
-    if re.search(r"(?m)\bmachine\s+api\.wandb\.ai\b", text):
-        return _pass("wandb-api-key", "W&B API key: present (netrc entry for api.wandb.ai)")
-    return _fail("wandb-api-key", "W&B API key: missing (no WANDB_API_KEY, no netrc entry for api.wandb.ai)",
-                 "Run wandb login (it writes ~/.netrc), or set WANDB_API_KEY where the campaign runs.")
-
-
-def check_vast_credentials(home):
-    key = home / ".config" / "vastai" / "vast_api_key"
-    try:
-        present = key.is_file() and key.stat().st_size > 0
-    except OSError:
-        present = False
-    if present:
-        return _pass("skypilot-vast-credentials", "Vast.ai API key (~/.config/vastai/vast_api_key): present")
-    return _fail("skypilot-vast-credentials", "Vast.ai API key (~/.config/vastai/vast_api_key): missing",
-                 "Create an API key at cloud.vast.ai, run vastai set api-key with it, then sky check vast.")
 
 
 # -- running them ---------------------------------------------------------------------------------
