@@ -144,7 +144,7 @@ def step_output_fields() -> str:
 
 def requirements() -> str:
     lines = []
-    for file_name in ("requirements.txt",):
+    for file_name in ("requirements.txt", "scripts/requirements-skypilot.txt"):
         for line in (SKILL_ROOT / file_name).read_text(encoding="utf-8").splitlines():
             if line.strip() and not line.startswith("#"):
                 lines.append(f"- `{line.strip()}` ({file_name})")
