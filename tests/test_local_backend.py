@@ -8,8 +8,9 @@ import signal
 import unittest
 
 from local_sweep_support import Project, optuna_and_wandb, wait_until
-from metaopt_lib.executor.local_processes import sweep_pids
-from metaopt_lib.executor.local_sweep import runner_alive
+from metaopt_lib.executor.local_processes import kill_pids, sweep_pids
+from metaopt_lib.executor.local_sweep import MAX_RUNNER_GENERATIONS, STATUS_SCHEMA, runner_alive
+from metaopt_lib.executor.records import write_record
 
 XY = {"x": {"min": -1.0, "max": 1.0}, "y": {"min": -1.0, "max": 1.0}, "epochs": {"value": 2}}
 
@@ -128,6 +129,21 @@ class LocalSweepEndToEnd(unittest.TestCase):
         # agent) that the dead runner left behind and the new runner failed as interrupted.
         self.assertLessEqual(final["trials"]["failed"], 1)
         self.assertEqual(len(runs), 6 + final["trials"]["failed"])
+
+    def test_a_runner_that_keeps_dying_is_reported_failed_after_the_bound(self):
+        p = self.project
+        slow = {"epochs": {"value": 1000}, "epoch_seconds": {"value": 0.2}, "x": {"min": 0.0, "max": 1.0}}
+        p.run(p.launch_directive(slow, method="random", run_cap=2, agents=1))
+        wait_until(lambda: len(p.program_records()) == 1, what="a trial logging")
+        status = p.status()
+        kill_pids(sweep_pids(p.files))  # the runner and its trial die together, as on a machine crash
+        wait_until(lambda: not runner_alive(p.files), what="the runner to die")
+        # As if this were already the last runner the bound allows.
+        write_record(p.files.status, STATUS_SCHEMA, dict(status, generation=MAX_RUNNER_GENERATIONS))
+        details = p.run(p.poll_directive())["details"]
+        self.assertEqual((details["sweep_status"], details["stop_reason"]), ("failed", "failed"))
+        self.assertFalse(details["resources_live"])
+        self.assertFalse(runner_alive(p.files), "a runner was started beyond the bound")
 
     def test_launch_twice_reconnects_to_the_one_runner(self):
         p = self.project
