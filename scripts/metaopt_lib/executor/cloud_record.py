@@ -7,12 +7,11 @@ read is validated (a corrupt record is a RecordError naming the file, the JSON p
 from __future__ import annotations
 
 import datetime
-import fcntl
 from pathlib import Path
 
 from ..paths import METAOPT_DIR_NAME
 from .outcome import SWEEPS_AREA, ExecContext, parse_timestamp, timestamp
-from .records import read_record, write_record
+from .records import SweepLock, read_record, write_record
 from .skypilot_task import cluster_prefix
 
 RECORD_SCHEMA = "cloud-sweep-record"
@@ -43,21 +42,9 @@ def save(ctx: ExecContext, record: dict) -> None:
     write_record(record_path(ctx, record["sweep_identity"]), RECORD_SCHEMA, record)
 
 
-class RecordLock:
+def record_lock(ctx: ExecContext, identity: str) -> SweepLock:
     """Serializes executor runs on one sweep, so a poll and a teardown never interleave their writes."""
-
-    def __init__(self, ctx: ExecContext, identity: str):
-        self._path = ctx.sweep_dir(identity) / LOCK_FILE
-        self._handle = None
-
-    def __enter__(self):
-        self._handle = open(self._path, "a+")
-        fcntl.flock(self._handle, fcntl.LOCK_EX)
-        return self
-
-    def __exit__(self, *exc):
-        fcntl.flock(self._handle, fcntl.LOCK_UN)
-        self._handle.close()
+    return SweepLock(ctx.sweep_dir(identity) / LOCK_FILE)
 
 
 def new_record(payload: dict, prefix: str, now: datetime.datetime) -> dict:

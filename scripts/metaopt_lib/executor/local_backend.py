@@ -11,9 +11,9 @@ from .dependencies import MissingDependency, require_optuna
 from .local_launch import runner_resource, seed_for, start_runner, sweep_id_for
 from .local_poll import poll_details
 from .local_processes import kill_pids, sweep_pids
-from .local_sweep import SPEC_SCHEMA, ExecutorLock, SweepFiles, read_spec, read_status, runner_alive
+from .local_sweep import SPEC_SCHEMA, SweepFiles, read_spec, read_status, runner_alive
 from .outcome import ExecContext, ExecError, Outcome, timestamp
-from .records import RecordError, write_record
+from .records import RecordError, SweepLock, write_record
 from .search_space import SearchSpaceError, plan_search
 
 RUNNER_STOP_GRACE_SECONDS = 10.0
@@ -65,7 +65,7 @@ def _refusal(directive, ctx):
 def launch(directive, ctx: ExecContext) -> Outcome:
     payload = directive["payload"]
     files = _files(directive, ctx)
-    with ExecutorLock(files):
+    with SweepLock(files.executor_lock):
         spec = read_spec(files)
         reconnected = spec is not None
         if spec is None:
@@ -89,7 +89,7 @@ def launch(directive, ctx: ExecContext) -> Outcome:
 
 def poll(directive, ctx: ExecContext) -> Outcome:
     files = _files(directive, ctx)
-    with ExecutorLock(files):
+    with SweepLock(files.executor_lock):
         return poll_details(directive, ctx, files, stop_everything)
 
 
@@ -122,7 +122,7 @@ def stop_everything(files: SweepFiles, moment: str) -> list:
 def teardown(directive, ctx: ExecContext) -> Outcome:
     payload = directive["payload"]
     files = _files(directive, ctx)
-    with ExecutorLock(files):
+    with SweepLock(files.executor_lock):
         spec = read_spec(files)
         live_before = bool(sweep_pids(files)) or runner_alive(files)
         remaining = stop_everything(files, timestamp(ctx.now()))

@@ -90,21 +90,3 @@ def hold_runner_lock(files: SweepFiles):
         handle.close()
         return None
     return handle
-
-
-class ExecutorLock:
-    """Serializes executor runs on one sweep (a poll and a teardown never interleave)."""
-
-    def __init__(self, files: SweepFiles):
-        self._path = files.executor_lock
-        self._handle = None
-
-    def __enter__(self):
-        self._path.parent.mkdir(parents=True, exist_ok=True)
-        self._handle = open(self._path, "a+")
-        fcntl.flock(self._handle, fcntl.LOCK_EX)
-        return self
-
-    def __exit__(self, *exc):
-        fcntl.flock(self._handle, fcntl.LOCK_UN)
-        self._handle.close()

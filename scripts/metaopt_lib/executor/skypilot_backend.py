@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from . import cloud_record
 from .cloud_adapter import CloudAdapter
-from .cloud_record import RecordLock
+from .cloud_record import record_lock
 from .outcome import ExecContext, Outcome
 from .records import RecordError
 from .skypilot_common import default_adapter, live_resources
@@ -25,17 +25,17 @@ PLACEHOLDER_SWEEP_ID = "<sweep-id>"
 
 def launch(directive: dict, ctx: ExecContext, adapter: CloudAdapter | None = None) -> Outcome:
     payload = directive["payload"]
-    with RecordLock(ctx, payload["sweep_identity"]):
+    with record_lock(ctx, payload["sweep_identity"]):
         return run_launch(payload, ctx, adapter or default_adapter(ctx))
 
 
 def poll(directive: dict, ctx: ExecContext, adapter: CloudAdapter | None = None) -> Outcome:
-    with RecordLock(ctx, directive["payload"]["sweep_identity"]):
+    with record_lock(ctx, directive["payload"]["sweep_identity"]):
         return run_poll(directive, ctx, adapter or default_adapter(ctx))
 
 
 def teardown(directive: dict, ctx: ExecContext, adapter: CloudAdapter | None = None) -> Outcome:
-    with RecordLock(ctx, directive["payload"]["sweep_identity"]):
+    with record_lock(ctx, directive["payload"]["sweep_identity"]):
         return run_teardown(directive, ctx, adapter or default_adapter(ctx))
 
 
