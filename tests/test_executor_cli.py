@@ -131,5 +131,18 @@ class ExecutorCliTest(unittest.TestCase):
         self.assertIn("--directive", out.getvalue())
 
 
+class CampaignSpendAfterAPoll(unittest.TestCase):
+    def test_only_new_sweep_spend_is_added_and_spend_never_goes_down(self):
+        from metaopt_lib.executor.outcome import campaign_spend_after
+
+        budget = {"max_budget_usd": 10, "spent_usd": 5, "remaining_usd": 5}
+        # 2 $ of this sweep were already in spent_usd: a poll measuring 3 $ adds 1 $, not 3 $.
+        self.assertEqual(campaign_spend_after(budget, 2, 3),
+                         {"max_budget_usd": 10, "spent_usd": 6, "remaining_usd": 4})
+        # A lower figure (e.g. a listing that lost a cluster) never lowers the campaign's spend.
+        self.assertEqual(campaign_spend_after(budget, 2, 1)["spent_usd"], 5)
+        self.assertEqual(campaign_spend_after(budget, 0, 12)["remaining_usd"], 0)
+
+
 if __name__ == "__main__":
     unittest.main()

@@ -9,7 +9,7 @@ from .. import contracts
 from ..atomic_io import write_json_atomic
 from ..conventions import EXIT_INVALID, EXIT_OK
 from .dependencies import MissingDependency
-from .outcome import ExecContext, ExecError, Outcome, timestamp
+from .outcome import ExecContext, ExecError, Outcome, one_line, timestamp
 from .records import RecordError
 
 EXECUTOR_TYPES = ("run_smoke_test", "launch_sweep", "poll_sweep", "teardown")
@@ -71,9 +71,9 @@ def execute(directive: dict, ctx: ExecContext, smoke_limit_seconds: float | None
         return getattr(backend, {"launch_sweep": "launch", "poll_sweep": "poll",
                                  "teardown": "teardown"}[directive["type"]])(directive, ctx)
     except RecordError as exc:
-        return _failed(directive, ctx, ExecError("record-invalid", _one_line(exc.issues[0].message), False))
+        return _failed(directive, ctx, ExecError("record-invalid", one_line(exc.issues[0].message), False))
     except MissingDependency as exc:
-        return _failed(directive, ctx, ExecError("dependency-missing", _one_line(str(exc)), False))
+        return _failed(directive, ctx, ExecError("dependency-missing", one_line(str(exc)), False))
 
 
 def _failed(directive, ctx, error: ExecError) -> Outcome:
@@ -107,8 +107,3 @@ def run(directive_path, ctx: ExecContext, dry_run: bool = False,
         result = build_result(directive, execute(directive, ctx, smoke_limit_seconds), ctx)
         write_json_atomic(Path(ctx.project_root) / directive["result_path"], result)
     return (EXIT_OK if result["status"] == "ok" else EXIT_INVALID), result
-
-
-def _one_line(text: str) -> str:
-    text = " ".join(str(text).split())
-    return text if len(text) <= 300 else text[:297] + "..."

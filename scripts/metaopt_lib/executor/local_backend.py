@@ -12,7 +12,8 @@ from .local_launch import runner_resource, seed_for, start_runner, sweep_id_for
 from .local_poll import poll_details
 from .local_processes import kill_pids, sweep_pids
 from .local_sweep import SPEC_SCHEMA, SweepFiles, read_spec, read_status, runner_alive
-from .outcome import ExecContext, ExecError, Outcome, timestamp
+from ..paths import METAOPT_DIR_NAME
+from .outcome import SWEEPS_AREA, ExecContext, ExecError, Outcome, one_line, timestamp
 from .records import RecordError, SweepLock, write_record
 from .search_space import SearchSpaceError, plan_search
 
@@ -52,12 +53,12 @@ def _refusal(directive, ctx):
         require_optuna()
     except SearchSpaceError as exc:
         more = f" (and {len(exc.issues) - 1} more problem(s))" if len(exc.issues) > 1 else ""
-        return ExecError("search-space-unsupported", _one_line(exc.issues[0].message + more), False)
+        return ExecError("search-space-unsupported", one_line(exc.issues[0].message + more), False)
     except MissingDependency as exc:
-        return ExecError("dependency-missing", _one_line(str(exc)), False)
+        return ExecError("dependency-missing", one_line(str(exc)), False)
     repo = (ctx.project_root / payload["local"]["repo"]).resolve()
     if not repo.is_dir() or not repo.is_relative_to(ctx.project_root.resolve()):
-        return ExecError("repo-missing", _one_line(f"training repository {payload['local']['repo']!r} is not a "
+        return ExecError("repo-missing", one_line(f"training repository {payload['local']['repo']!r} is not a "
                                                    "directory under the project root; fix project.repo"), False)
     return None
 
@@ -138,7 +139,8 @@ def teardown(directive, ctx: ExecContext) -> Outcome:
 
 def plan(directive, ctx: ExecContext) -> dict:
     payload, kind = directive["payload"], directive["type"]
-    files = SweepFiles(ctx.project_root / ".ml-metaopt" / "sweeps" / payload["sweep_identity"])
+    # Not ctx.sweep_dir(): a dry run creates no directory.
+    files = SweepFiles(ctx.project_root / METAOPT_DIR_NAME / SWEEPS_AREA / payload["sweep_identity"])
     if kind == "launch_sweep":
         refusal = None if files.spec.exists() else _refusal(directive, ctx)
         return {"would": "reconnect to the existing local sweep" if files.spec.exists()
@@ -149,8 +151,3 @@ def plan(directive, ctx: ExecContext) -> dict:
                 "sweep_dir": str(files.root)}
     return {"would": "stop the runner and kill every process of the sweep", "sweep_dir": str(files.root),
             "processes": sweep_pids(files) if files.root.exists() else []}
-
-
-def _one_line(text: str) -> str:
-    text = " ".join(str(text).split())
-    return text if len(text) <= 300 else text[:297] + "..."

@@ -2,6 +2,7 @@
 from two clocks, and the budget stop."""
 from __future__ import annotations
 
+from .failure_details import failure_details
 from .local_launch import start_runner
 from .local_processes import sweep_pids
 from .local_study import open_study, summarize
@@ -34,15 +35,6 @@ def _spend_sources(spec, status, status_ok, files, now):
     return sources
 
 
-def _empty_details(payload, polled_at) -> dict:
-    return {"sweep_identity": payload["sweep_identity"], "sweep_id": payload["sweep_id"], "sweep_status": "failed",
-            "stop_reason": "failed", "trials": {"finished": 0, "running": 0, "failed": 0, "killed": 0},
-            "best_run": None, "spend": {"sweep_spend_usd": 0, "complete": True,
-                                        "sources": [{"name": "launch-clock", "ok": True, "usd": 0}]},
-            "budget": campaign_spend_after(payload["budget"], payload["recorded_sweep_spend_usd"], 0),
-            "idle_killed": [], "resources_live": False, "polled_at": polled_at}
-
-
 def _newly_killed(study, directive_id) -> list:
     """Run ids the watchdog killed that no other poll directive has reported yet."""
     reported = dict(study.user_attrs.get("reported_kills", {}))
@@ -61,7 +53,8 @@ def poll_details(directive, ctx, files: SweepFiles, stop_everything) -> Outcome:
     polled_at = timestamp(now)
     spec = read_spec(files)
     if spec is None:
-        return Outcome(_empty_details(payload, polled_at),
+        # Nothing of this sweep exists here, so nothing runs or bills.
+        return Outcome(dict(failure_details(directive, polled_at), resources_live=False),
                        ExecError("sweep-not-found", f"no local sweep {payload['sweep_identity']} was launched here",
                                  False))
     status_ok, status = True, None

@@ -8,10 +8,15 @@ up where the dead one stopped without repeating finished trials.
 """
 from __future__ import annotations
 
+import datetime
 import math
 import os
 import signal
 import time
+
+# Only the runner process imports this module, and launch refused the sweep if optuna were missing.
+import optuna
+from optuna.trial import TrialState
 
 from .local_processes import kill_pids, sweep_pids
 from .local_study import counted_trials, open_study, run_id
@@ -40,7 +45,6 @@ class Runner:
 
     # -- study ------------------------------------------------------------------------------------
     def open(self):
-        optuna = __import__("optuna")
         early = self.spec["sweep_config"].get("early_terminate")
         self.hyperband = bool(early)
         pruner = optuna.pruners.NopPruner()  # Optuna's default would be a MedianPruner
@@ -61,7 +65,7 @@ class Runner:
         for trial in self.study.get_trials(deepcopy=False):
             if trial.state.name != "RUNNING":
                 continue
-            self.study.tell(trial.number, state=__import__("optuna").trial.TrialState.FAIL)
+            self.study.tell(trial.number, state=TrialState.FAIL)
             if self.plan.method == "grid":
                 self.study.enqueue_trial(trial.params)
 
@@ -78,13 +82,11 @@ class Runner:
         except OSError as exc:
             trial.set_user_attr("outcome", "failed")
             trial.set_user_attr("error", str(exc)[:300])
-            self.study.tell(trial, state=__import__("optuna").trial.TrialState.FAIL)
+            self.study.tell(trial, state=TrialState.FAIL)
             return
         self.running[trial.number] = (trial, process)
 
     def _finish(self, number: int, outcome: str, value=None):
-        from optuna.trial import TrialState
-
         trial, process = self.running.pop(number)
         trial.set_user_attr("outcome", outcome)
         if process.metric_values:
@@ -191,8 +193,6 @@ def _finite(value) -> bool:
 
 
 def _utc(epoch: float) -> str:
-    import datetime
-
     return timestamp(datetime.datetime.fromtimestamp(epoch, datetime.timezone.utc))
 
 

@@ -8,12 +8,12 @@ from typing import Mapping
 from .cloud_adapter import CloudAdapter, CloudError
 from .cloud_record import down_requested, open_clusters, save, stop_requested
 from .outcome import ExecContext, ExecError
+from .outcome import one_line as outcome_one_line
 from .skypilot_task import WANDB_SECRET
 
 # Environment variables whose values never appear in a result, record or log line.
 _SECRET_NAME = re.compile(r"(KEY|TOKEN|SECRET|PASSWORD)$")
 _MIN_SECRET_LENGTH = 8
-MESSAGE_LIMIT = 300
 
 
 def default_adapter(ctx: ExecContext) -> CloudAdapter:
@@ -32,7 +32,7 @@ def one_line(text: str, env: Mapping[str, str]) -> str:
     text = " ".join(str(text).split())
     for value in secret_values(env):
         text = text.replace(value, "<redacted>")
-    return text if len(text) <= MESSAGE_LIMIT else text[:MESSAGE_LIMIT - 3] + "..."
+    return outcome_one_line(text)
 
 
 def exec_error(code: str, message: str, retryable: bool, ctx: ExecContext) -> ExecError:

@@ -15,7 +15,7 @@ from collections import deque
 from pathlib import Path
 
 from ..paths import METAOPT_DIR_NAME
-from .outcome import ExecContext, ExecError, Outcome
+from .outcome import ExecContext, ExecError, Outcome, one_line
 from .process_group import has_exited, kill_session, start_in_new_session
 from .redact import Redactor, secret_values
 
@@ -208,10 +208,4 @@ def _smoke_env(ctx: ExecContext, root: Path) -> dict:
 def _not_run(code: str, message: str, retryable: bool = False) -> Outcome:
     details = {"passed": False, "exit_code": None, "timed_out": False, "duration_seconds": 0,
                "stdout_tail": [], "stderr_tail": []}
-    return Outcome(details, ExecError(code, _one_line(message), retryable))
-
-
-def _one_line(text: str) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= 300 else text[:297] + "..."
-
+    return Outcome(details, ExecError(code, one_line(message), retryable))
