@@ -38,7 +38,7 @@ sys.path.insert(0, str(SKILL_ROOT / "tests"))
 
 import sim_host  # noqa: E402
 
-from metaopt_lib.atomic_io import write_json_atomic  # noqa: E402
+from metaopt_lib.contract.atomic_io import write_json_atomic  # noqa: E402
 
 
 def _time_step(project, now, repeat) -> float:

@@ -28,7 +28,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from metaopt_lib import driver  # noqa: E402
-from metaopt_lib.conventions import EXIT_BUSY, EXIT_INVALID, EXIT_OK  # noqa: E402
+from metaopt_lib.contract.conventions import EXIT_BUSY, EXIT_INVALID, EXIT_OK  # noqa: E402
 from metaopt_lib.handoff_common import format_time, parse_time  # noqa: E402
 from metaopt_lib.text_views import render  # noqa: E402
 

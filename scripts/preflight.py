@@ -25,7 +25,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from metaopt_lib.conventions import EXIT_INVALID, EXIT_OK, EXIT_USAGE  # noqa: E402 (needs no package)
+from metaopt_lib.contract.conventions import EXIT_INVALID, EXIT_OK, EXIT_USAGE  # noqa: E402 (needs no package)
 
 try:
     from metaopt_lib import preflight  # noqa: E402

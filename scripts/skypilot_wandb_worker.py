@@ -26,7 +26,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from metaopt_lib.conventions import EXIT_INVALID, EXIT_USAGE  # noqa: E402
+from metaopt_lib.contract.conventions import EXIT_INVALID, EXIT_USAGE  # noqa: E402
 from metaopt_lib.executor import core  # noqa: E402
 from metaopt_lib.executor.outcome import ExecContext  # noqa: E402
 

@@ -24,8 +24,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from metaopt_lib import contracts  # noqa: E402
-from metaopt_lib.conventions import EXIT_INVALID, EXIT_OK, EXIT_USAGE  # noqa: E402
+from metaopt_lib.contract import validation  # noqa: E402
+from metaopt_lib.contract.conventions import EXIT_INVALID, EXIT_OK, EXIT_USAGE  # noqa: E402
 
 
 class _Parser(argparse.ArgumentParser):
@@ -39,7 +39,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="validate.py", description="Validate a document against its contract; "
                      "prints one JSON report. Exit 0 valid, 1 invalid, 2 usage.")
     parser.add_argument("target", metavar="KIND_OR_FILE",
-                        help="the kind (" + ", ".join(contracts.KINDS) + "), or the file when the kind can be inferred")
+                        help="the kind (" + ", ".join(validation.KINDS) + "), or the file when the kind can be inferred")
     parser.add_argument("file", nargs="?", metavar="FILE", help="the file, when KIND is given")
     parser.add_argument("--campaign", help="campaign file supplying the objective")
     parser.add_argument("--task", help="worker task file the result answers")
@@ -53,7 +53,7 @@ def _context(opts, out):
     for kind, path in (("campaign", opts.campaign), ("worker-task", opts.task), ("state", opts.state)):
         if not path:
             continue
-        document, issues = contracts.load_and_validate(kind, path)
+        document, issues = validation.load_and_validate(kind, path)
         if issues:
             _report(out, path, kind, issues)
             return None
@@ -63,9 +63,9 @@ def _context(opts, out):
             task = document
         else:
             state = document
-    ctx = contracts.context_from_task(task) if task else contracts.Context()
-    return contracts.Context(objective=ctx.objective or objective, task_id=ctx.task_id,
-                             proposal_ids=ctx.proposal_ids, state=state)
+    ctx = validation.context_from_task(task) if task else validation.Context()
+    return validation.Context(objective=ctx.objective or objective, task_id=ctx.task_id,
+                              proposal_ids=ctx.proposal_ids, state=state)
 
 
 def _report(out, path, kind, issues):
@@ -80,18 +80,18 @@ def main(argv=None, out=None) -> int:
     opts = build_parser().parse_args(argv)
     if opts.file is not None:
         kind, path = opts.target, opts.file
-        if kind not in contracts.KINDS:
-            build_parser().error(f"unknown kind '{kind}'; choose from {', '.join(contracts.KINDS)}")
+        if kind not in validation.KINDS:
+            build_parser().error(f"unknown kind '{kind}'; choose from {', '.join(validation.KINDS)}")
     else:
         path = opts.target
-        kind = contracts.infer_kind(path)
+        kind = validation.infer_kind(path)
         if kind is None:
             build_parser().error(f"cannot infer the kind of {path}; pass it first: "
-                                 f"{', '.join(contracts.KINDS)}")
+                                 f"{', '.join(validation.KINDS)}")
     context = _context(opts, out)
     if context is None:
         return EXIT_INVALID
-    _, issues = contracts.load_and_validate(kind, path, context=context)
+    _, issues = validation.load_and_validate(kind, path, context=context)
     _report(out, path, kind, issues)
     return EXIT_OK if not issues else EXIT_INVALID
 

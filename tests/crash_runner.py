@@ -14,7 +14,7 @@ import sys
 import support  # noqa: F401
 import sim_host
 
-from metaopt_lib import atomic_io
+from metaopt_lib.contract import atomic_io
 
 
 def _die():

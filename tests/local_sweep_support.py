@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 
 import support  # noqa: F401  (puts scripts/ on sys.path)
-from metaopt_lib import contracts
+from metaopt_lib.contract import validation
 from metaopt_lib.executor import core, local_backend
 from metaopt_lib.executor.local_sweep import SPEC_SCHEMA, SweepFiles, read_status, runner_alive
 from metaopt_lib.executor.outcome import ExecContext
@@ -64,7 +64,7 @@ class Project:
         directive_id = f"{kind.split('_')[0]}-1-{self.seq}"
         directive = {"directive_id": directive_id, "type": kind, "iteration": 1,
                      "result_path": f".ml-metaopt/results/iter-1/{directive_id}.json", "payload": payload}
-        issues = contracts.validate_document("directive", directive, "test directive")
+        issues = validation.validate_document("directive", directive, "test directive")
         assert not issues, issues[0].message
         return directive
 
@@ -111,7 +111,7 @@ class Project:
         assert (code == 0) == (result["status"] == "ok")
         written = json.loads((self.root / directive["result_path"]).read_text())
         assert written == result
-        assert contracts.validate_document("executor-result", result, "result") == []
+        assert validation.validate_document("executor-result", result, "result") == []
         return result
 
     def status(self):

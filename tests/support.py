@@ -12,8 +12,8 @@ SCRIPTS = ROOT / "scripts"
 if str(SCRIPTS) not in sys.path:
     sys.path.insert(0, str(SCRIPTS))
 
-from metaopt_lib import contracts  # noqa: E402
-from metaopt_lib.rules import RULES  # noqa: E402,F401
+from metaopt_lib.contract import validation  # noqa: E402
+from metaopt_lib.contract.rules import RULES  # noqa: E402,F401
 
 FIXTURES = ROOT / "fixtures"
 
@@ -34,9 +34,9 @@ def set_dotted(document, changes) -> dict:
 
 def fixture_campaign(name="full-local", **changes) -> dict:
     """A campaign fixture with every default applied, then the dotted changes."""
-    from metaopt_lib import campaign as campaign_lib
+    from metaopt_lib.contract import campaign as campaign_lib
     path = FIXTURES / "campaign" / "valid" / f"{name}.yaml"
-    campaign = campaign_lib.apply_defaults(contracts.load_valid("campaign", path))
+    campaign = campaign_lib.apply_defaults(validation.load_valid("campaign", path))
     return set_dotted(campaign, changes)
 
 
@@ -55,18 +55,18 @@ def listed_fixture_files(kind: str) -> list:
                   for p in (base / sub).glob("*") if p.is_file())
 
 
-def context_for(case: dict) -> contracts.Context:
+def context_for(case: dict) -> validation.Context:
     """Validation context named by a fixture case (campaign objective, answered task, current state)."""
     objective = task_ctx = state = None
     if case.get("campaign"):
-        objective = contracts.load_valid("campaign", ROOT / case["campaign"])["objective"]
+        objective = validation.load_valid("campaign", ROOT / case["campaign"])["objective"]
     if case.get("task"):
-        task_ctx = contracts.context_from_task(contracts.load_valid("worker-task", ROOT / case["task"]))
+        task_ctx = validation.context_from_task(validation.load_valid("worker-task", ROOT / case["task"]))
     if case.get("state"):
-        state = contracts.load_valid("state", ROOT / case["state"])
-    return contracts.Context(objective=(task_ctx.objective if task_ctx else None) or objective,
-                             task_id=task_ctx.task_id if task_ctx else None,
-                             proposal_ids=task_ctx.proposal_ids if task_ctx else None, state=state)
+        state = validation.load_valid("state", ROOT / case["state"])
+    return validation.Context(objective=(task_ctx.objective if task_ctx else None) or objective,
+                              task_id=task_ctx.task_id if task_ctx else None,
+                              proposal_ids=task_ctx.proposal_ids if task_ctx else None, state=state)
 
 
 def run_cli(main, argv):

@@ -8,7 +8,7 @@ from unittest import mock
 
 import support  # noqa: F401
 
-from metaopt_lib import atomic_io
+from metaopt_lib.contract import atomic_io
 
 
 class AtomicWrites(unittest.TestCase):
@@ -26,7 +26,7 @@ class AtomicWrites(unittest.TestCase):
     def test_a_failed_replace_keeps_the_old_content_and_removes_the_temp_file(self):
         target = self.dir / "state.json"
         atomic_io.write_json_atomic(target, {"v": 1})
-        with mock.patch("metaopt_lib.atomic_io.os.replace", side_effect=OSError("disk full")):
+        with mock.patch("metaopt_lib.contract.atomic_io.os.replace", side_effect=OSError("disk full")):
             with self.assertRaises(OSError):
                 atomic_io.write_json_atomic(target, {"v": 2})
         self.assertEqual(json.loads(target.read_text()), {"v": 1})

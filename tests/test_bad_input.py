@@ -8,7 +8,7 @@ import yaml
 
 import support
 
-from metaopt_lib import contracts, schemas
+from metaopt_lib.contract import schemas, validation
 
 BAD_VALUES = [None, "", [], {"unexpected": True}, -1, 10 ** 20, "x" * 50000, True, [[[]]]]
 
@@ -58,7 +58,7 @@ class MalformedInputs(unittest.TestCase):
         path = self.dir / f"case-{self.count}{suffix}"
         data = text_or_bytes if isinstance(text_or_bytes, bytes) else text_or_bytes.encode("utf-8")
         path.write_bytes(data)
-        _, issues = contracts.load_and_validate(kind, path)  # must not raise
+        _, issues = validation.load_and_validate(kind, path)  # must not raise
         for issue in issues:
             self.assertTrue(issue.rule in support.RULES or issue.rule.startswith("schema."), issue.rule)
             self.assertTrue(issue.message.startswith(f"{path}: {issue.path}: "), issue.message)

@@ -10,8 +10,8 @@ from pathlib import Path
 import support
 import sync_docs
 
-from metaopt_lib import machine, schemas
-from metaopt_lib.conventions import EXIT_CODES
+from metaopt_lib.contract import machine, schemas
+from metaopt_lib.contract.conventions import EXIT_CODES
 from metaopt_lib.docgen import BLOCKS
 
 REFERENCES = support.ROOT / "references"
@@ -90,7 +90,7 @@ class ReverseCoverage(unittest.TestCase):
         self._assert_named(schemas.load_schema("common")["$defs"]["status"]["enum"], "statuses")
 
     def test_lanes_and_workers(self):
-        registry = support.contracts.load_valid("worker-registry", support.ROOT / "agents" / "workers.yaml")
+        registry = support.validation.load_valid("worker-registry", support.ROOT / "agents" / "workers.yaml")
         self._assert_named(list(registry["workers"]), "workers")
         self._assert_named([w["lane"] for w in registry["workers"].values()], "lanes")
 

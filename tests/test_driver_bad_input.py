@@ -25,8 +25,9 @@ import support
 import sim_host
 import metaopt
 
-from metaopt_lib import contracts, driver, engine, schemas
-from metaopt_lib.issues import ContractError
+from metaopt_lib.contract import schemas, validation
+from metaopt_lib import driver, engine
+from metaopt_lib.contract.issues import ContractError
 
 METAOPT = support.SCRIPTS / "metaopt.py"
 STATE = ".ml-metaopt/state.json"
@@ -217,13 +218,13 @@ class DriverCase(unittest.TestCase):
 
     def assert_error_report(self, code, document, error_code):
         self.assertEqual(code, 1, document)
-        self.assertEqual(contracts.validate_document("step-output", document, "step output"), [])
+        self.assertEqual(validation.validate_document("step-output", document, "step output"), [])
         self.assertEqual(document["error"]["code"], error_code, document)
         self.assertTrue(document["error"]["message"] and document["error"]["fix"])
 
     def assert_progress(self, code, document):
         self.assertEqual(code, 0, document)
-        self.assertEqual(contracts.validate_document("step-output", document, "step output"), [])
+        self.assertEqual(validation.validate_document("step-output", document, "step output"), [])
 
 
 # == state.json ======================================================================================
@@ -329,7 +330,7 @@ class StateReader(DriverCase):
         write_bytes(root / STATE, dumps(state))
         before = tree(root)
         code, document, _ = self.drive(root)
-        self.assertEqual(contracts.validate_document("step-output", document, "step output"), [])
+        self.assertEqual(validation.validate_document("step-output", document, "step output"), [])
         if code != 0:
             self.assertEqual(tree(root), before)
 
@@ -391,7 +392,7 @@ class CampaignReader(DriverCase):
         for name, data in cases:
             with self.subTest(case=name):
                 write_bytes(root / CAMPAIGN, data)
-                self.assertTrue(contracts.load_and_validate("campaign", root / CAMPAIGN)[1], "not malformed")
+                self.assertTrue(validation.load_and_validate("campaign", root / CAMPAIGN)[1], "not malformed")
                 before = tree(root)
                 code, document, _ = self.drive(root)
                 self.assert_error_report(code, document, "campaign-invalid")
@@ -817,7 +818,7 @@ class FilesOnDisk(DriverCase):
         sim_host.run_worker(root, record["spec_path"], sim_host.Scenario())
         before = read_state(root)
         code, document, _ = self.drive(root)
-        self.assertEqual(contracts.validate_document("step-output", document, "step output"), [])
+        self.assertEqual(validation.validate_document("step-output", document, "step output"), [])
         self.assertEqual(read_state(root)["proposal_pool"], before["proposal_pool"], "read outside .ml-metaopt/")
 
     def test_corrupt_mechanical_directive_file_is_an_error_not_a_traceback(self):
@@ -834,7 +835,7 @@ class FilesOnDisk(DriverCase):
         write_bytes(spec, spec.read_bytes()[:40])
         before = tree(root)
         code, document, _ = self.drive(root)
-        self.assertEqual(contracts.validate_document("step-output", document, "step output"), [])
+        self.assertEqual(validation.validate_document("step-output", document, "step output"), [])
         if code != 0:
             self.assertEqual(tree(root), before)
 
@@ -867,7 +868,7 @@ class FilesOnDisk(DriverCase):
         for command in ("status", "step"):
             code, document, _ = self.drive(root, command)
             if command == "step":
-                self.assertEqual(contracts.validate_document("step-output", document, "step output"), [])
+                self.assertEqual(validation.validate_document("step-output", document, "step output"), [])
 
     def test_worker_result_that_is_a_directory_is_rejected(self):
         root = fresh_copy(SELECTION_GATE)
@@ -980,7 +981,7 @@ class Subprocess(unittest.TestCase):
                                "--now", clock(root), *args], capture_output=True, text=True, timeout=60)
         self.assertNotIn("Traceback", proc.stderr)
         document = json.loads(proc.stdout)
-        self.assertEqual(contracts.validate_document("step-output", document, "stdout"), [])
+        self.assertEqual(validation.validate_document("step-output", document, "stdout"), [])
         return proc.returncode, document, proc.stderr
 
     def test_truncated_state(self):

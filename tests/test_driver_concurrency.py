@@ -12,7 +12,7 @@ from pathlib import Path
 import support
 import sim_host
 
-from metaopt_lib import contracts
+from metaopt_lib.contract import validation
 
 METAOPT = support.SCRIPTS / "metaopt.py"
 STATE = ".ml-metaopt/state.json"
@@ -47,7 +47,7 @@ class ConcurrencyCase(unittest.TestCase):
         """The one JSON document a step printed, checked against the step-output contract."""
         self.assertNotIn("Traceback", stderr)
         document = json.loads(stdout)
-        self.assertEqual(contracts.validate_document("step-output", document, "stdout"), [])
+        self.assertEqual(validation.validate_document("step-output", document, "stdout"), [])
         if proc_code == 3:
             self.assertEqual(document["error"]["code"], "busy")
             self.assertIn(document["error"]["message"], stderr)
@@ -130,7 +130,7 @@ class Race(ConcurrencyCase):
             applied_outputs = [d for code, d in documents if code == 0 and d["applied"] is not None]
             self.assertEqual(len(applied_entries), len(applied_outputs), f"round {number}: {documents}")
             state = json.loads((self.root / STATE).read_text())
-            self.assertEqual(contracts.validate_document("state", state, "state.json"), [])
+            self.assertEqual(validation.validate_document("state", state, "state.json"), [])
             self.assertEqual(state["step_seq"], seqs[-1])
             latest = max((d for code, d in documents if code == 0), key=lambda d: d["step_seq"])
             self.assertEqual(latest["step_seq"], state["step_seq"], f"round {number}")

@@ -6,7 +6,7 @@ import unittest
 import support
 
 from metaopt_lib import engine
-from metaopt_lib.issues import ContractError
+from metaopt_lib.contract.issues import ContractError
 
 NOW = "2026-11-22T11:35:00Z"
 
@@ -99,8 +99,8 @@ class ApplyEnvelope(unittest.TestCase):
 
 class InitialState(unittest.TestCase):
     def test_initial_state_is_valid_and_starts_at_load_campaign(self):
-        from metaopt_lib import campaign as campaign_lib
-        campaign = campaign_lib.apply_defaults(support.contracts.load_valid(
+        from metaopt_lib.contract import campaign as campaign_lib
+        campaign = campaign_lib.apply_defaults(support.validation.load_valid(
             "campaign", support.FIXTURES / "campaign" / "valid" / "minimal.yaml"))
         state = engine.initial_state(campaign, campaign_lib.identity_hash(campaign),
                                      campaign_lib.runtime_config_hash(campaign), NOW)

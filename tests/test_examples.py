@@ -5,7 +5,7 @@ import unittest
 import support
 import validate
 
-from metaopt_lib import campaign as campaign_lib
+from metaopt_lib.contract import campaign as campaign_lib
 
 EXAMPLES = {"ml_metaopt_campaign.yaml": "skypilot", "ml_metaopt_campaign.local.yaml": "local"}
 
@@ -19,7 +19,7 @@ class ExampleCampaigns(unittest.TestCase):
 
     def test_each_example_uses_its_backend(self):
         for name, backend in EXAMPLES.items():
-            document = support.contracts.load_valid("campaign", support.ROOT / "examples" / name)
+            document = support.validation.load_valid("campaign", support.ROOT / "examples" / name)
             self.assertEqual(campaign_lib.apply_defaults(document)["compute"]["backend"], backend)
 
     def test_every_field_has_a_comment_on_its_line_or_just_above(self):

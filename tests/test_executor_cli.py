@@ -11,7 +11,7 @@ from unittest import mock
 
 import support  # noqa: F401
 from local_sweep_support import Project
-from metaopt_lib import contracts
+from metaopt_lib.contract import validation
 
 sys.path.insert(0, str(support.SCRIPTS))
 import skypilot_wandb_worker  # noqa: E402
@@ -99,7 +99,7 @@ class ExecutorCliTest(unittest.TestCase):
         code, result, _ = self.run_cli(directive)
         self.assertEqual((code, result["status"], result["error"]["code"]), (1, "failed", "sweep-not-found"))
         self.assertFalse(result["error"]["retryable"])
-        self.assertEqual(contracts.validate_document("executor-result", result, "r"), [])
+        self.assertEqual(validation.validate_document("executor-result", result, "r"), [])
 
     def test_a_corrupt_sweep_record_is_a_clear_failure_naming_the_file(self):
         self.project.files.root.mkdir(parents=True)

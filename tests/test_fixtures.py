@@ -5,7 +5,7 @@ import unittest
 import support
 import validate
 
-from metaopt_lib import contracts, machine
+from metaopt_lib.contract import machine, validation
 
 MIN_INVALID = {"campaign": 12, "state": 12, "handoff-envelope": 10, "directive": 6, "executor-result": 10,
                "ideation-result": 6, "selection-result": 2, "analysis-result": 2, "preflight-readiness": 4,
@@ -15,7 +15,7 @@ MIN_INVALID = {"campaign": 12, "state": 12, "handoff-envelope": 10, "directive":
 class FixtureIndex(unittest.TestCase):
     def test_every_validator_kind_with_files_has_fixtures(self):
         self.assertTrue(set(MIN_INVALID) <= set(support.fixture_kinds()))
-        self.assertTrue(set(support.fixture_kinds()) <= set(contracts.KINDS))
+        self.assertTrue(set(support.fixture_kinds()) <= set(validation.KINDS))
 
     def test_cases_index_lists_exactly_the_files_with_a_one_line_description(self):
         for kind in support.fixture_kinds():
@@ -48,8 +48,8 @@ class FixtureVerdicts(unittest.TestCase):
             for name, case in support.fixture_cases(kind).items():
                 if name.startswith("valid/"):
                     with self.subTest(fixture=f"{kind}/{name}"):
-                        _, issues = contracts.load_and_validate(kind, support.FIXTURES / kind / name,
-                                                                context=support.context_for(case))
+                        _, issues = validation.load_and_validate(kind, support.FIXTURES / kind / name,
+                                                                 context=support.context_for(case))
                         self.assertEqual([i.message for i in issues], [])
 
     def test_invalid_fixtures_fail_for_their_named_rule_at_their_path(self):
@@ -57,8 +57,8 @@ class FixtureVerdicts(unittest.TestCase):
             for name, case in support.fixture_cases(kind).items():
                 if name.startswith("invalid/"):
                     with self.subTest(fixture=f"{kind}/{name}"):
-                        _, issues = contracts.load_and_validate(kind, support.FIXTURES / kind / name,
-                                                                context=support.context_for(case))
+                        _, issues = validation.load_and_validate(kind, support.FIXTURES / kind / name,
+                                                                 context=support.context_for(case))
                         found = {(i.rule, i.path) for i in issues}
                         self.assertIn((case["rule"], case["path"]), found)
 

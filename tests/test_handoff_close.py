@@ -8,8 +8,9 @@ import unittest
 
 import support
 
-from metaopt_lib import campaign as campaign_lib
-from metaopt_lib import contracts, engine
+from metaopt_lib.contract import campaign as campaign_lib
+from metaopt_lib.contract import validation
+from metaopt_lib import engine
 from metaopt_lib.handoff_common import Inputs
 from metaopt_lib.handoffs import iteration_close
 
@@ -41,7 +42,7 @@ class RollIteration(unittest.TestCase):
         campaign = load_campaign() if campaign is None else campaign
         campaign = None if campaign is False else campaign
         envelope = iteration_close.handoff(state, campaign, Inputs(now=NOW))
-        issues = contracts.validate_document("handoff-envelope", envelope, "envelope", contracts.Context(state=state))
+        issues = validation.validate_document("handoff-envelope", envelope, "envelope", validation.Context(state=state))
         self.assertEqual([i.message for i in issues], [])
         return envelope, engine.apply_envelope(state, envelope, NOW)
 

@@ -11,11 +11,12 @@ import json
 import unittest
 
 import support
-from metaopt_lib import campaign as campaign_lib
-from metaopt_lib import contracts, engine
+from metaopt_lib.contract import campaign as campaign_lib
+from metaopt_lib.contract import validation
+from metaopt_lib import engine
 from metaopt_lib.handoff_common import Inputs, ResultInput
 from metaopt_lib.handoffs import background_control, select_and_design
-from metaopt_lib.issues import Issue
+from metaopt_lib.contract.issues import Issue
 
 NOW = "2026-11-22T11:00:00Z"        # within the 30-minute worker timeout of every fixture task
 LATE = "2026-11-22T12:00:00Z"       # past it
@@ -32,7 +33,7 @@ def fixture_state(name) -> dict:
 
 def fixture_campaign(**policy) -> dict:
     campaign = campaign_lib.apply_defaults(
-        contracts.load_valid("campaign", support.FIXTURES / "campaign" / "valid" / "full-local.yaml"))
+        validation.load_valid("campaign", support.FIXTURES / "campaign" / "valid" / "full-local.yaml"))
     campaign["proposal_policy"].update(policy)
     return campaign
 
@@ -77,7 +78,7 @@ def context_of(envelope) -> list:
 
 class HandoffCase(unittest.TestCase):
     def apply(self, state, envelope, now=NOW) -> dict:
-        issues = contracts.validate_document("handoff-envelope", envelope, "envelope", contracts.Context(state=state))
+        issues = validation.validate_document("handoff-envelope", envelope, "envelope", validation.Context(state=state))
         self.assertEqual([i.message for i in issues], [])
         return engine.apply_envelope(state, envelope, now)
 

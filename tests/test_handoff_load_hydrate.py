@@ -10,11 +10,12 @@ import json
 import unittest
 
 import support
-from metaopt_lib import campaign as campaign_lib
-from metaopt_lib import contracts, engine
+from metaopt_lib.contract import campaign as campaign_lib
+from metaopt_lib.contract import validation
+from metaopt_lib import engine
 from metaopt_lib.handoff_common import Inputs, ResultInput
 from metaopt_lib.handoffs import hydrate_state, load_campaign
-from metaopt_lib.issues import Issue
+from metaopt_lib.contract.issues import Issue
 
 NOW = "2026-11-22T11:00:00Z"
 PREFLIGHT_FIX_PARTS = ("scripts/preflight.py", ".ml-metaopt/preflight-readiness.json", "metaopt.py resume")
@@ -27,7 +28,7 @@ def fixture_state(name) -> dict:
 def fixture_campaign(edit=None) -> dict:
     """full-local.yaml with defaults applied (the campaign of every state fixture), optionally edited."""
     campaign = campaign_lib.apply_defaults(
-        contracts.load_valid("campaign", support.FIXTURES / "campaign" / "valid" / "full-local.yaml"))
+        validation.load_valid("campaign", support.FIXTURES / "campaign" / "valid" / "full-local.yaml"))
     if edit:
         edit(campaign)
     return campaign
@@ -53,7 +54,7 @@ def bigger_run_cap(campaign):
 
 class HandoffCase(unittest.TestCase):
     def apply(self, state, envelope) -> dict:
-        issues = contracts.validate_document("handoff-envelope", envelope, "envelope", contracts.Context(state=state))
+        issues = validation.validate_document("handoff-envelope", envelope, "envelope", validation.Context(state=state))
         self.assertEqual([i.message for i in issues], [])
         return engine.apply_envelope(state, envelope, NOW)
 

@@ -7,8 +7,9 @@ import unittest
 
 import support
 
-from metaopt_lib import campaign as campaign_lib
-from metaopt_lib import contracts, engine
+from metaopt_lib.contract import campaign as campaign_lib
+from metaopt_lib.contract import validation
+from metaopt_lib import engine
 from metaopt_lib.handoff_common import (MAX_POLL_ATTEMPTS, POLL_INTERVAL_SECONDS, Inputs, ResultInput,
                                         add_seconds)
 from metaopt_lib.handoffs import remote_execution
@@ -38,7 +39,7 @@ def executor_result(fixture, directive_id, details=None, **top):
 
 def landed(kind, document, context=None):
     """A result file as the driver hands it over: the document and its validation issues."""
-    issues = contracts.validate_document(kind, document, "result.json", context)
+    issues = validation.validate_document(kind, document, "result.json", context)
     return ResultInput(exists=True, document=document, issues=tuple(issues))
 
 
@@ -88,7 +89,7 @@ class HandoffCase(unittest.TestCase):
         campaign = None if campaign is False else campaign
         envelope = remote_execution.handoff(state, campaign, Inputs(now=now, results=results or {},
                                                                     campaign_issues=campaign_issues))
-        issues = contracts.validate_document("handoff-envelope", envelope, "envelope", contracts.Context(state=state))
+        issues = validation.validate_document("handoff-envelope", envelope, "envelope", validation.Context(state=state))
         self.assertEqual([i.message for i in issues], [])
         return envelope, engine.apply_envelope(state, envelope, now)
 
@@ -596,7 +597,7 @@ class Analyze(HandoffCase):
         else:
             document["failure_reason"] = "could not read the sweep"
         document.update(extra)
-        return landed("analysis-result", document, contracts.Context(task_id=task_id))
+        return landed("analysis-result", document, validation.Context(task_id=task_id))
 
     def test_plan_sends_the_final_polls_best_run_and_the_last_learnings(self):
         state = analysis_state("plan_analysis")

@@ -6,7 +6,7 @@ import unittest
 
 import support
 
-from metaopt_lib import campaign
+from metaopt_lib.contract import campaign
 
 VECTORS = json.loads((support.ROOT / "references" / "hash-test-vectors.json").read_text(encoding="utf-8"))["vectors"]
 FIELDS = {"identity": campaign.identity_fields, "runtime": campaign.runtime_fields}
@@ -32,10 +32,10 @@ class PublishedVectors(unittest.TestCase):
                 self.assertEqual(HASHES[vector["kind"]](vector["campaign"]), vector["hash"])
 
     def test_vector_campaigns_are_valid_campaigns(self):
-        from metaopt_lib import contracts
+        from metaopt_lib.contract import validation
         for vector in VECTORS:
             with self.subTest(vector=vector["name"]):
-                self.assertEqual(contracts.validate_document("campaign", vector["campaign"], "vector"), [])
+                self.assertEqual(validation.validate_document("campaign", vector["campaign"], "vector"), [])
 
 
 class WhatEachHashCovers(unittest.TestCase):

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import support  # noqa: F401
 
-from metaopt_lib import loaders
+from metaopt_lib.contract import loaders
 
 
 class Readers(unittest.TestCase):

@@ -4,7 +4,7 @@ from collections import Counter, deque
 
 import support  # noqa: F401
 
-from metaopt_lib import machine, schemas
+from metaopt_lib.contract import machine, schemas
 
 
 def _reachable(start, edges):

@@ -14,8 +14,9 @@ import support
 import sim_host
 import metaopt
 
-from metaopt_lib import contracts, driver, engine, machine
-from metaopt_lib.campaign import identity_hash, runtime_config_hash
+from metaopt_lib.contract import machine, validation
+from metaopt_lib import driver, engine
+from metaopt_lib.contract.campaign import identity_hash, runtime_config_hash
 from metaopt_lib.state_store import CampaignDir
 
 METAOPT = support.SCRIPTS / "metaopt.py"
@@ -114,7 +115,7 @@ def metaopt_args(command, root, *extra, json_output=True, now=True):
 
 
 def valid_output(testcase, document):
-    testcase.assertEqual(contracts.validate_document("step-output", document, "step output"), [])
+    testcase.assertEqual(validation.validate_document("step-output", document, "step output"), [])
 
 
 # == metaopt.py: arguments =============================================================================
@@ -341,8 +342,8 @@ class HandoffScripts(unittest.TestCase):
                     code, out, err = run(["--project-root", str(root)], handoff_main(agent))
                     self.assertEqual(code, 0, err)
                     envelope = json.loads(out)
-                    self.assertEqual(contracts.validate_document("handoff-envelope", envelope, "stdout",
-                                                                 contracts.Context(state=state)), [])
+                    self.assertEqual(validation.validate_document("handoff-envelope", envelope, "stdout",
+                                                                  validation.Context(state=state)), [])
                     self.assertEqual((envelope["agent"], envelope["computed_from_state"], envelope["phase"]),
                                      (agent, key[1], key[2]))
                     printed.append(envelope)

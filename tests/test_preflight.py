@@ -17,8 +17,9 @@ import yaml
 
 import support
 import preflight as preflight_cli
-from metaopt_lib import campaign as campaign_lib
-from metaopt_lib import contracts, driver, engine
+from metaopt_lib.contract import campaign as campaign_lib
+from metaopt_lib.contract import validation
+from metaopt_lib import driver, engine
 from metaopt_lib import preflight as lib
 from metaopt_lib.handoffs import load_campaign
 from metaopt_lib.state_store import CampaignDir
@@ -73,7 +74,7 @@ class PreflightCase(unittest.TestCase):
         return lib.run(self.root, **kwargs)
 
     def assert_valid_artifact(self, artifact):
-        issues = contracts.validate_document("preflight-readiness", artifact, "artifact")
+        issues = validation.validate_document("preflight-readiness", artifact, "artifact")
         self.assertEqual([i.message for i in issues], [])
         self.assertEqual(artifact["campaign_identity_hash"], campaign_lib.identity_hash(self.document))
         self.assertEqual(artifact["runtime_config_hash"], campaign_lib.runtime_config_hash(self.document))
@@ -244,7 +245,7 @@ class CliTest(PreflightCase):
         code, out, err = self.run_cli(["--project-root", str(self.root)])
         self.assertEqual(code, 0, err)
         printed = json.loads(out)
-        document, issues = contracts.load_and_validate("preflight-readiness", self.root / driver.PREFLIGHT_FILE)
+        document, issues = validation.load_and_validate("preflight-readiness", self.root / driver.PREFLIGHT_FILE)
         self.assertEqual([i.message for i in issues], [])
         self.assertEqual(document, printed)
         self.assertEqual(printed["status"], "READY")

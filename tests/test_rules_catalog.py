@@ -4,7 +4,7 @@ import unittest
 
 import support
 
-from metaopt_lib.rules import RULES
+from metaopt_lib.contract.rules import RULES
 
 RULE_LITERAL = re.compile(r'"((?:file|parse|schema|sweep|campaign|worker|directive|budget|path|executor|preflight|'
                           r'registry|state|envelope|local)\.(?!json"|yaml"|lock")[a-z_]+)"')

@@ -5,8 +5,8 @@ import unittest
 import support  # noqa: F401
 from jsonschema import Draft202012Validator
 
-from metaopt_lib import machine, schemas
-from metaopt_lib.paths import SCHEMA_DIR
+from metaopt_lib.contract import machine, schemas
+from metaopt_lib.contract.paths import SCHEMA_DIR
 
 EXPECTED_SCHEMAS = {"analysis-result", "campaign", "common", "directive", "executor-result", "handoff-envelope",
                     "ideation-result", "preflight-readiness", "selection-result", "state", "step-output", "sweep-config",

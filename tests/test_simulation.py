@@ -10,7 +10,7 @@ import support  # noqa: F401
 import sim_host
 from sim_host import Host, Scenario, write_preflight, write_project
 
-from metaopt_lib import machine
+from metaopt_lib.contract import machine
 
 
 def journal(root):

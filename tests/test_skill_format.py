@@ -128,7 +128,7 @@ class CodexCatalog(unittest.TestCase):
 
 class WorkerRegistryAndProfiles(unittest.TestCase):
     def test_registry_is_valid(self):
-        _, issues = support.contracts.load_and_validate("worker-registry", support.ROOT / "agents" / "workers.yaml")
+        _, issues = support.validation.load_and_validate("worker-registry", support.ROOT / "agents" / "workers.yaml")
         self.assertEqual([i.message for i in issues], [])
 
     def test_registry_schemas_exist(self):

@@ -14,7 +14,7 @@ from unittest import mock
 
 import support  # noqa: F401
 from cloud_fake import FakeClock, FakeCloud, SimulatedCrash
-from metaopt_lib import contracts
+from metaopt_lib.contract import validation
 from metaopt_lib.executor import cloud_record, core, skypilot_backend, skypilot_task
 from metaopt_lib.executor.cloud_adapter import CloudError
 from metaopt_lib.executor.outcome import ExecContext
@@ -50,7 +50,7 @@ class CloudProject:
         directive_id = directive_id or f"{kind.split('_')[0]}-1-{self.sequence}"
         document = {"directive_id": directive_id, "type": kind, "iteration": 1,
                     "result_path": f".ml-metaopt/results/iter-1/{directive_id}.json", "payload": payload}
-        self.test.assertEqual(contracts.validate_document("directive", document, "directive"), [])
+        self.test.assertEqual(validation.validate_document("directive", document, "directive"), [])
         return document
 
     def launch_directive(self, budget=(200.0, 0.0), agents=AGENTS, run_cap=RUN_CAP, directive_id=None) -> dict:
@@ -85,7 +85,7 @@ class CloudProject:
         result = {"schema_version": 1, "directive_id": directive["directive_id"], "type": directive["type"],
                   "status": "ok" if outcome.ok else "failed", "completed_at": "2026-11-22T00:00:00Z",
                   "error": None if outcome.ok else outcome.error.as_dict(), "details": outcome.details}
-        self.test.assertEqual(contracts.validate_document("executor-result", result, "result"), [])
+        self.test.assertEqual(validation.validate_document("executor-result", result, "result"), [])
         return result
 
     def launch(self, **kw) -> dict:

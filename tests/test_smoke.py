@@ -16,7 +16,7 @@ from pathlib import Path
 from unittest import mock
 
 import support  # noqa: F401
-from metaopt_lib import contracts
+from metaopt_lib.contract import validation
 from metaopt_lib.executor import process_group, smoke
 from metaopt_lib.executor.outcome import ExecContext
 from metaopt_lib.executor.process_group import (group_alive, has_exited, kill_group, kill_session, session_pids,
@@ -86,7 +86,7 @@ class SmokeTestCase(unittest.TestCase):
         document = {"schema_version": 1, "directive_id": "smoke-1-1-1", "type": "run_smoke_test",
                     "status": "ok" if outcome.ok else "failed", "completed_at": "2026-11-22T00:00:00Z",
                     "error": None if outcome.ok else outcome.error.as_dict(), "details": outcome.details}
-        self.assertEqual(contracts.validate_document("executor-result", document, "label"), [])
+        self.assertEqual(validation.validate_document("executor-result", document, "label"), [])
 
     def script(self, name, text):
         (self.repo / name).write_text(text)

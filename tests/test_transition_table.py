@@ -6,7 +6,8 @@ import unittest
 
 import support
 
-from metaopt_lib import engine, machine
+from metaopt_lib import engine
+from metaopt_lib.contract import machine
 from metaopt_lib.handoff_common import Inputs
 from metaopt_lib.handoffs import HANDOFFS
 

@@ -106,7 +106,7 @@ class ValidateCli(unittest.TestCase):
         self.assertEqual(code, 0)
 
     def test_kind_is_inferred_from_names_and_fixture_locations(self):
-        from metaopt_lib.contracts import infer_kind
+        from metaopt_lib.contract.validation import infer_kind
         cases = {"x/ml_metaopt_campaign.yaml": "campaign", "x/ml_metaopt_campaign.local.yaml": "campaign",
                  ".ml-metaopt/state.json": "state", ".ml-metaopt/preflight-readiness.json": "preflight-readiness",
                  "agents/workers.yaml": "worker-registry", "fixtures/directive/valid/a.json": "directive",

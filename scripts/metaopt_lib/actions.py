@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import sys
 
-from . import machine
+from .contract import machine
 from .handoff_common import RESULT_SCHEMAS, add_seconds, budget_snapshot, effective_baseline
-from .paths import SKILL_ROOT
+from .contract.paths import SKILL_ROOT
 
 EXECUTOR_SCRIPT = SKILL_ROOT / "scripts" / "skypilot_wandb_worker.py"
 RESUME_SCRIPT = SKILL_ROOT / "scripts" / "metaopt.py"

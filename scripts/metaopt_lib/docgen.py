@@ -5,11 +5,11 @@ import json
 
 import yaml
 
-from . import machine, schemas
-from .conventions import EXIT_CODES
+from .contract import machine, schemas
+from .contract.conventions import EXIT_CODES
 from .executor.search_space import mapping_table_markdown
-from .paths import REFERENCES_DIR, SKILL_ROOT
-from .rules import RULES
+from .contract.paths import REFERENCES_DIR, SKILL_ROOT
+from .contract.rules import RULES
 from .schema_tables import field_table
 
 HASH_VECTORS_FILE = REFERENCES_DIR / "hash-test-vectors.json"

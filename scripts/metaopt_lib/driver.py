@@ -3,11 +3,12 @@ from __future__ import annotations
 
 import datetime
 
-from . import actions, contracts, engine, machine, mechanical
-from .campaign import apply_defaults, identity_hash, runtime_config_hash
+from . import actions, engine, mechanical
+from .contract import machine, validation
+from .contract.campaign import apply_defaults, identity_hash, runtime_config_hash
 from .handoff_common import Inputs, ResultInput, format_time, hook_text
 from .handoffs import HANDOFFS
-from .issues import ContractError
+from .contract.issues import ContractError
 from .state_store import Busy, CampaignDir, state_digest
 
 CAMPAIGN_FILE = "ml_metaopt_campaign.yaml"
@@ -32,7 +33,7 @@ def now_utc() -> str:
 
 def load_campaign(cdir):
     """(campaign with defaults or None, issues)."""
-    document, issues = contracts.load_and_validate("campaign", cdir.root / CAMPAIGN_FILE, label=CAMPAIGN_FILE)
+    document, issues = validation.load_and_validate("campaign", cdir.root / CAMPAIGN_FILE, label=CAMPAIGN_FILE)
     return (apply_defaults(document) if not issues else None), tuple(issues)
 
 
@@ -50,25 +51,25 @@ def read_state(cdir):
 
 def gather_inputs(cdir, state, campaign_issues, now) -> Inputs:
     """Read the preflight artifact and every pending record's result, each validated by its contract."""
-    preflight = _result_input(cdir, "preflight-readiness", cdir.root / PREFLIGHT_FILE, contracts.Context())
+    preflight = _result_input(cdir, "preflight-readiness", cdir.root / PREFLIGHT_FILE, validation.Context())
     results = {}
     for record in state["pending"]:
         path = cdir.path(record["result_path"])
         if not path.exists():
             continue
         if record["kind"] == "worker_task":
-            task, task_issues = contracts.load_and_validate("worker-task", cdir.path(record["spec_path"]))
-            context = contracts.context_from_task(task) if task and not task_issues else contracts.Context()
+            task, task_issues = validation.load_and_validate("worker-task", cdir.path(record["spec_path"]))
+            context = validation.context_from_task(task) if task and not task_issues else validation.Context()
             results[record["id"]] = _result_input(cdir, RESULT_KIND[record["name"]], path, context)
         elif record["name"] in machine.EXECUTOR_DIRECTIVES:
-            results[record["id"]] = _result_input(cdir, "executor-result", path, contracts.Context())
+            results[record["id"]] = _result_input(cdir, "executor-result", path, validation.Context())
     return Inputs(now=now, campaign_issues=campaign_issues, preflight=preflight, results=results)
 
 
 def _result_input(cdir, kind, path, context):
     if not path.exists():
         return ResultInput()
-    document, issues = contracts.load_and_validate(kind, path, label=cdir.rel(path), context=context)
+    document, issues = validation.load_and_validate(kind, path, label=cdir.rel(path), context=context)
     return ResultInput(exists=True, document=document, issues=tuple(issues))
 
 
@@ -159,7 +160,7 @@ def _run_mechanical(cdir, state, now):
     if not done:
         return state
     for record in done:
-        directive = contracts.load_valid("directive", cdir.path(record["spec_path"]))
+        directive = validation.load_valid("directive", cdir.path(record["spec_path"]))
         mechanical.run(cdir, directive, state)
     return _close_records(cdir, state, done, now, "mechanical directives carried out")
 
@@ -174,7 +175,7 @@ def _close_finished_cleanup(cdir, state, now):
         path = cdir.path(record["result_path"])
         if not path.exists():
             continue
-        result = _result_input(cdir, "executor-result", path, contracts.Context())
+        result = _result_input(cdir, "executor-result", path, validation.Context())
         if result.valid and result.document["status"] == "ok":
             done.append(record)
         else:

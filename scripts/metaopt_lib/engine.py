@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import copy
 
-from . import contracts, machine
+from .contract import machine, validation
 from .handoff_common import directive_path
-from .issues import ContractError, Issue
+from .contract.issues import ContractError, Issue
 
 
 def initial_state(campaign, identity_hash, runtime_hash, now) -> dict:
@@ -30,7 +30,7 @@ def initial_state(campaign, identity_hash, runtime_hash, now) -> dict:
 
 def apply_envelope(state, envelope, now, label="envelope") -> dict:
     """The next state. Raises ContractError (state untouched) when the envelope cannot apply."""
-    issues = contracts.validate_document("handoff-envelope", envelope, label, contracts.Context(state=state))
+    issues = validation.validate_document("handoff-envelope", envelope, label, validation.Context(state=state))
     if issues:
         raise ContractError(issues)
     new = copy.deepcopy(state)
@@ -59,7 +59,7 @@ def apply_envelope(state, envelope, now, label="envelope") -> dict:
 
 
 def check_state(state, label) -> None:
-    issues = contracts.validate_document("state", state, label)
+    issues = validation.validate_document("state", state, label)
     if issues:
         raise ContractError(issues)
 

@@ -6,8 +6,9 @@ import argparse
 import json
 import sys
 
-from . import contracts, driver, machine
-from .conventions import EXIT_INVALID, EXIT_OK
+from .contract import machine, validation
+from . import driver
+from .contract.conventions import EXIT_INVALID, EXIT_OK
 from .handoffs import HANDOFFS
 from .state_store import CampaignDir
 
@@ -35,7 +36,7 @@ def main(agent, argv=None, out=None) -> int:
     campaign, campaign_issues = driver.load_campaign(cdir)
     inputs = driver.gather_inputs(cdir, state, campaign_issues, driver.now_utc())
     envelope = HANDOFFS[agent](state, campaign, inputs)
-    issues = contracts.validate_document("handoff-envelope", envelope, "envelope", contracts.Context(state=state))
+    issues = validation.validate_document("handoff-envelope", envelope, "envelope", validation.Context(state=state))
     cdir.write_preview(envelope, inputs.now)
     out.write(json.dumps(envelope, indent=2) + "\n")
     bad_inputs = list(campaign_issues) + [i for r in inputs.results.values() for i in r.issues] + issues

@@ -11,9 +11,9 @@ from __future__ import annotations
 import datetime
 from dataclasses import dataclass, field
 
-from . import campaign as campaign_lib
-from . import machine
-from .paths import SKILL_ROOT
+from .contract import campaign as campaign_lib
+from .contract import machine
+from .contract.paths import SKILL_ROOT
 
 MAX_POLL_ATTEMPTS = 5
 POLL_INTERVAL_SECONDS = 60

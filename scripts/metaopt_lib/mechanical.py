@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import re
 
-from .atomic_io import write_text_atomic
+from .contract.atomic_io import write_text_atomic
 from .handoff_common import budget_snapshot, effective_baseline
-from .paths import SKILL_ROOT
+from .contract.paths import SKILL_ROOT
 
 HOOK_BEGIN = "<!-- BEGIN ml-metaoptimization: {marker} -->"
 HOOK_END = "<!-- END ml-metaoptimization: {marker} -->"

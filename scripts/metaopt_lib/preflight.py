@@ -19,13 +19,13 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import campaign as campaign_lib
-from . import contracts
-from .atomic_io import write_json_atomic
+from .contract import campaign as campaign_lib
+from .contract import validation
+from .contract.atomic_io import write_json_atomic
 from .driver import CAMPAIGN_FILE, PREFLIGHT_FILE
 from .handoff_common import format_time
-from .issues import ContractError
-from .paths import SKILL_ROOT
+from .contract.issues import ContractError
+from .contract.paths import SKILL_ROOT
 from .preflight_credentials import check_vast_credentials, check_wandb_api_key
 from .preflight_results import fail as _fail, line, passed as _pass
 
@@ -167,7 +167,7 @@ def run(project_root, *, importable=None, executor_exists=None, version_info=Non
     environ = os.environ if environ is None else environ
     home = Path(home if home is not None else os.path.expanduser("~"))
     root = Path(project_root)
-    document, issues = contracts.load_and_validate("campaign", root / CAMPAIGN_FILE, label=CAMPAIGN_FILE)
+    document, issues = validation.load_and_validate("campaign", root / CAMPAIGN_FILE, label=CAMPAIGN_FILE)
     valid = document is not None and not issues
     backend = campaign_lib.apply_defaults(document)["compute"]["backend"] if valid else None
     secrets = [environ.get(k, "") for k in SECRET_ENV]
@@ -194,7 +194,7 @@ def run(project_root, *, importable=None, executor_exists=None, version_info=Non
                 "campaign_identity_hash": hashes[0], "runtime_config_hash": hashes[1],
                 "emitted_at": now or format_time(datetime.datetime.now(datetime.timezone.utc)),
                 "checks": checks, "failures": failures, "next_action": _next_action(failures)}
-    problems = contracts.validate_document("preflight-readiness", artifact, PREFLIGHT_FILE)
+    problems = validation.validate_document("preflight-readiness", artifact, PREFLIGHT_FILE)
     if problems:
         raise ContractError(problems)  # a bug in this module, never the user's input
     return Outcome(checks, artifact=artifact)

@@ -12,11 +12,11 @@ import json
 import os
 from pathlib import Path
 
-from . import contracts
-from .atomic_io import write_json_atomic, write_text_atomic
-from .campaign import canonical_json
-from .issues import ContractError, Issue
-from .paths import METAOPT_DIR_NAME
+from .contract import validation
+from .contract.atomic_io import write_json_atomic, write_text_atomic
+from .contract.campaign import canonical_json
+from .contract.issues import ContractError, Issue
+from .contract.paths import METAOPT_DIR_NAME
 
 
 class Busy(Exception):
@@ -64,12 +64,12 @@ class CampaignDir:
 
     def read_state(self) -> dict:
         """The validated state; raises ContractError naming every problem."""
-        return contracts.load_valid("state", self.state_path, label=self.rel(self.state_path))
+        return validation.load_valid("state", self.state_path, label=self.rel(self.state_path))
 
     def write_state(self, state, validated=False) -> None:
         """Write the state atomically; validates it first unless the caller just did (engine output)."""
         if not validated:
-            issues = contracts.validate_document("state", state, self.rel(self.state_path))
+            issues = validation.validate_document("state", state, self.rel(self.state_path))
             if issues:
                 raise ContractError(issues)
         write_json_atomic(self.state_path, state)

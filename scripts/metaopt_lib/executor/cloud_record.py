@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime
 from pathlib import Path
 
-from ..paths import METAOPT_DIR_NAME
+from ..contract.paths import METAOPT_DIR_NAME
 from .outcome import SWEEPS_AREA, ExecContext, parse_timestamp, timestamp
 from .records import SweepLock, read_record, write_record
 from .skypilot_task import cluster_prefix

@@ -5,9 +5,9 @@ from __future__ import annotations
 import importlib
 from pathlib import Path
 
-from .. import contracts
-from ..atomic_io import write_json_atomic
-from ..conventions import EXIT_INVALID, EXIT_OK
+from ..contract import validation
+from ..contract.atomic_io import write_json_atomic
+from ..contract.conventions import EXIT_INVALID, EXIT_OK
 from .dependencies import MissingDependency
 from .outcome import ExecContext, ExecError, Outcome, one_line, timestamp
 from .records import RecordError
@@ -31,7 +31,7 @@ class DirectiveRefused(Exception):
 
 
 def load_directive(path, ctx: ExecContext) -> dict:
-    document, issues = contracts.load_and_validate("directive", path)
+    document, issues = validation.load_and_validate("directive", path)
     if issues:
         raise DirectiveRefused("directive-invalid", f"{path}: the directive breaks its contract; nothing was run",
                                issues)
@@ -55,7 +55,7 @@ def recorded_result(directive: dict, ctx: ExecContext) -> dict | None:
     path = ctx.project_root / directive["result_path"]
     if not path.exists():
         return None
-    document, issues = contracts.load_and_validate("executor-result", path)
+    document, issues = validation.load_and_validate("executor-result", path)
     if issues or document["directive_id"] != directive["directive_id"] or document["type"] != directive["type"]:
         return None
     return document
@@ -86,7 +86,7 @@ def build_result(directive: dict, outcome: Outcome, ctx: ExecContext) -> dict:
     result = {"schema_version": 1, "directive_id": directive["directive_id"], "type": directive["type"],
               "status": "ok" if outcome.ok else "failed", "completed_at": timestamp(ctx.now()),
               "error": None if outcome.ok else outcome.error.as_dict(), "details": outcome.details}
-    issues = contracts.validate_document("executor-result", result, directive["result_path"])
+    issues = validation.validate_document("executor-result", result, directive["result_path"])
     if issues:
         raise AssertionError("executor built an invalid result (a bug): " + issues[0].message)
     return result

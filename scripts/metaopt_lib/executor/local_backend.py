@@ -12,7 +12,7 @@ from .local_launch import runner_resource, seed_for, start_runner, sweep_id_for
 from .local_poll import poll_details
 from .local_processes import kill_pids, sweep_pids
 from .local_sweep import SPEC_SCHEMA, SweepFiles, read_spec, read_status, runner_alive
-from ..paths import METAOPT_DIR_NAME
+from ..contract.paths import METAOPT_DIR_NAME
 from .outcome import SWEEPS_AREA, ExecContext, ExecError, Outcome, one_line, timestamp
 from .records import RecordError, SweepLock, write_record
 from .search_space import SearchSpaceError, plan_search

@@ -5,7 +5,7 @@ import subprocess
 import time
 import zlib
 
-from ..paths import SKILL_ROOT
+from ..contract.paths import SKILL_ROOT
 from .local_processes import SWEEP_MARKER
 from .local_sweep import SweepFiles, runner_alive
 

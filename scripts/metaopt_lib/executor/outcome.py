@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Mapping
 
-from ..paths import METAOPT_DIR_NAME
+from ..contract.paths import METAOPT_DIR_NAME
 
 SWEEPS_AREA = "sweeps"
 

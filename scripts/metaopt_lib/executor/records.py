@@ -5,10 +5,10 @@ from __future__ import annotations
 import fcntl
 from pathlib import Path
 
-from ..atomic_io import write_json_atomic
-from ..issues import ContractError, Issue, sort_issues
-from ..loaders import load_document
-from ..schemas import schema_issues
+from ..contract.atomic_io import write_json_atomic
+from ..contract.issues import ContractError, Issue, sort_issues
+from ..contract.loaders import load_document
+from ..contract.schemas import schema_issues
 
 
 class RecordError(Exception):

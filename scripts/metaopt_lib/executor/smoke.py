@@ -14,7 +14,7 @@ import time
 from collections import deque
 from pathlib import Path
 
-from ..paths import METAOPT_DIR_NAME
+from ..contract.paths import METAOPT_DIR_NAME
 from .outcome import ExecContext, ExecError, Outcome, one_line
 from .process_group import has_exited, kill_session, start_in_new_session
 from .redact import Redactor, secret_values

@@ -1,5 +1,5 @@
 """One pure handoff function per control agent: handoff(state, campaign, inputs) -> envelope."""
-from .. import machine
+from ..contract import machine
 from . import (background_control, hydrate_state, iteration_close, load_campaign, remote_execution,
                select_and_design)
 

@@ -6,8 +6,8 @@ Ideation context is capped (last K learnings, the capped pool), so it does not g
 """
 from __future__ import annotations
 
-from .. import campaign as campaign_lib
-from .. import machine
+from ..contract import campaign as campaign_lib
+from ..contract import machine
 from ..handoff_common import effective_baseline, pending_of, run_phase
 from ..handoff_workers import gate_worker_results
 

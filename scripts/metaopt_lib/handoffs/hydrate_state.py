@@ -10,7 +10,7 @@ only a running one.
 """
 from __future__ import annotations
 
-from .. import machine
+from ..contract import machine
 from ..handoff_common import hook_text, run_phase
 
 AGENTS_MD_PATH = "AGENTS.md"

@@ -6,7 +6,7 @@ conditions before the next iteration can spend anything.
 """
 from __future__ import annotations
 
-from .. import machine
+from ..contract import machine
 from ..handoff_common import budget_snapshot, effective_baseline, improves, launch_reservation, run_phase
 
 

@@ -6,8 +6,8 @@ now. Everything else blocks with BLOCKED_CONFIG and resumes here once the user f
 """
 from __future__ import annotations
 
-from .. import campaign as campaign_lib
-from .. import machine
+from ..contract import campaign as campaign_lib
+from ..contract import machine
 from ..handoff_common import run_phase
 
 _RERUN = ("run the preflight again (python3 scripts/preflight.py --project-root <project> writes "

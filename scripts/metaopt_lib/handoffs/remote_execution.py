@@ -6,7 +6,7 @@ in remote_analysis.
 """
 from __future__ import annotations
 
-from .. import machine
+from ..contract import machine
 from ..handoff_common import launch_reservation, run_phase, sweep_identity
 from . import remote_analysis, remote_sweep
 from .remote_sweep import (MAX_EXECUTOR_ATTEMPTS, capped_budget, ensure_ledger_entry, executor_error,

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import copy
 
-from .. import contracts, machine
+from ..contract import machine, validation
 from ..handoff_common import effective_baseline, run_phase
 from ..handoff_workers import gate_worker_results
 from .background_control import pool_digests, recent_learnings
@@ -83,8 +83,8 @@ def selected_sweep(state, campaign, document):
     if winner not in hashes:
         return None, f"winning proposal {winner!r} is not in the proposal pool"
     config = final_sweep_config(campaign, document["sweep_config"])
-    issues = contracts.validate_document("sweep-config", config, "selected sweep config",
-                                         contracts.Context(objective=campaign["objective"]))
+    issues = validation.validate_document("sweep-config", config, "selected sweep config",
+                                          validation.Context(objective=campaign["objective"]))
     if issues:
         return None, f"the refined sweep config is invalid: {issues[0].message}"
     return {"proposal_id": winner, "proposal_content_hash": hashes[winner], "iteration": state["iteration"],
