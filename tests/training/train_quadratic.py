@@ -15,6 +15,13 @@ def loss_at(x, y, epoch, epochs):
     return round((x - 0.3) ** 2 + (y + 0.1) ** 2 + 0.01 * (epochs - 1 - epoch), 9)
 
 
+def save(path, record):
+    # Whole or not at all: the tests read these files while the trial is still running.
+    with open(path + ".tmp", "w") as handle:
+        json.dump(record, handle)
+    os.replace(path + ".tmp", path)
+
+
 def main():
     run = wandb.init(config=dict(DEFAULTS))
     cfg = run.config
@@ -25,8 +32,7 @@ def main():
         loss = loss_at(cfg.x, cfg.y, epoch, int(cfg.epochs))
         wandb.log({"loss": loss, "epoch": epoch})
         record["losses"].append(loss)
-        with open(path, "w") as handle:
-            json.dump(record, handle)
+        save(path, record)
         if behaviour == "hang":  # stops logging and never ends: the idle watchdog must kill it
             while True:
                 time.sleep(1)
@@ -36,8 +42,7 @@ def main():
         sys.exit(3)
     run.finish()
     record["finished"] = True
-    with open(path, "w") as handle:
-        json.dump(record, handle)
+    save(path, record)
 
 
 if __name__ == "__main__":
