@@ -20,7 +20,7 @@ import metaopt
 
 from metaopt_lib.contract import campaign as campaign_lib
 from metaopt_lib.contract.atomic_io import write_json_atomic, write_text_atomic
-from metaopt_lib.handoff_common import add_seconds
+from metaopt_lib.contract.clock import add_seconds
 
 START = "2026-11-22T08:00:00Z"
 

@@ -8,11 +8,11 @@ import unittest
 
 import support
 
+from metaopt_lib import engine
 from metaopt_lib.contract import campaign as campaign_lib
 from metaopt_lib.contract import validation
-from metaopt_lib import engine
-from metaopt_lib.handoff_common import Inputs
 from metaopt_lib.handoffs import iteration_close
+from metaopt_lib.handoffs.common import Inputs
 
 NOW = "2026-11-22T12:10:00Z"
 

@@ -11,12 +11,12 @@ import json
 import unittest
 
 import support
+from metaopt_lib import engine
 from metaopt_lib.contract import campaign as campaign_lib
 from metaopt_lib.contract import validation
-from metaopt_lib import engine
-from metaopt_lib.handoff_common import Inputs, ResultInput
-from metaopt_lib.handoffs import background_control, select_and_design
 from metaopt_lib.contract.issues import Issue
+from metaopt_lib.handoffs import background_control, select_and_design
+from metaopt_lib.handoffs.common import Inputs, ResultInput
 
 NOW = "2026-11-22T11:00:00Z"        # within the 30-minute worker timeout of every fixture task
 LATE = "2026-11-22T12:00:00Z"       # past it

@@ -10,12 +10,12 @@ import json
 import unittest
 
 import support
+from metaopt_lib import engine
 from metaopt_lib.contract import campaign as campaign_lib
 from metaopt_lib.contract import validation
-from metaopt_lib import engine
-from metaopt_lib.handoff_common import Inputs, ResultInput
-from metaopt_lib.handoffs import hydrate_state, load_campaign
 from metaopt_lib.contract.issues import Issue
+from metaopt_lib.handoffs import hydrate_state, load_campaign
+from metaopt_lib.handoffs.common import Inputs, ResultInput
 
 NOW = "2026-11-22T11:00:00Z"
 PREFLIGHT_FIX_PARTS = ("scripts/preflight.py", ".ml-metaopt/preflight-readiness.json", "metaopt.py resume")

@@ -8,8 +8,8 @@ import support
 
 from metaopt_lib import engine
 from metaopt_lib.contract import machine
-from metaopt_lib.handoff_common import Inputs
 from metaopt_lib.handoffs import HANDOFFS
+from metaopt_lib.handoffs.common import Inputs
 
 NOW = "2026-11-22T12:00:00Z"
 

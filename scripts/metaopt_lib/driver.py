@@ -6,9 +6,10 @@ import datetime
 from . import actions, engine, mechanical
 from .contract import machine, validation
 from .contract.campaign import apply_defaults, identity_hash, runtime_config_hash
-from .handoff_common import Inputs, ResultInput, format_time, hook_text
-from .handoffs import HANDOFFS
+from .contract.clock import format_time
 from .contract.issues import ContractError
+from .handoffs import HANDOFFS
+from .handoffs.common import Inputs, ResultInput, hook_text
 from .state_store import Busy, CampaignDir, state_digest
 
 CAMPAIGN_FILE = "ml_metaopt_campaign.yaml"

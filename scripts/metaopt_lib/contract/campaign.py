@@ -1,4 +1,5 @@
-"""Campaign normalization and the two campaign hashes, defined once.
+"""Campaign normalization, the two campaign hashes, and the readings of a campaign every layer
+shares (its objective, the reservation a launch needs), defined once.
 
 identity hash: campaign name, objective metric and direction, W&B entity and project. A change
 means a different campaign (resume blocks with BLOCKED_CONFIG).
@@ -78,3 +79,19 @@ def identity_hash(campaign: dict) -> str:
 
 def runtime_config_hash(campaign: dict) -> str:
     return sha256_of(runtime_fields(campaign))
+
+
+def objective_of(campaign) -> dict:
+    objective = campaign["objective"]
+    return {"metric": objective["metric"], "direction": objective["direction"],
+            "improvement_threshold": objective["improvement_threshold"]}
+
+
+def launch_reservation(campaign) -> float:
+    """What the remaining budget must cover before a launch starts (stop conditions use it too)."""
+    compute = campaign["compute"]
+    if compute["backend"] == "local":
+        local = compute["local"]
+        return local["hourly_cost_usd"] * min(1, local["max_wall_clock_minutes"] / 60)
+    # skypilot: the cost of the first hour of all agents at the highest hourly price accepted.
+    return compute["skypilot"]["max_hourly_cost_usd"] * compute["num_sweep_agents"] * 1

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from ..contract import campaign as campaign_lib
 from ..contract import machine
-from ..handoff_common import effective_baseline, pending_of, run_phase
-from ..handoff_workers import gate_worker_results
+from ..contract.state_views import effective_baseline, pending_of
+from .common import run_phase
+from .worker_gate import gate_worker_results
 
 IDEATION_WORKER = "metaopt-ideation-worker"
 

@@ -11,7 +11,7 @@ only a running one.
 from __future__ import annotations
 
 from ..contract import machine
-from ..handoff_common import hook_text, run_phase
+from .common import hook_text, run_phase
 
 AGENTS_MD_PATH = "AGENTS.md"
 

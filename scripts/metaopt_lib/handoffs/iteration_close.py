@@ -7,7 +7,9 @@ conditions before the next iteration can spend anything.
 from __future__ import annotations
 
 from ..contract import machine
-from ..handoff_common import budget_snapshot, effective_baseline, improves, launch_reservation, run_phase
+from ..contract.campaign import launch_reservation
+from ..contract.state_views import budget_snapshot, effective_baseline, improves
+from .common import run_phase
 
 
 def iteration_report_path(iteration) -> str:

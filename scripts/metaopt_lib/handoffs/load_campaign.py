@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from ..contract import campaign as campaign_lib
 from ..contract import machine
-from ..handoff_common import run_phase
+from .common import run_phase
 
 _RERUN = ("run the preflight again (python3 scripts/preflight.py --project-root <project> writes "
           ".ml-metaopt/preflight-readiness.json), then run metaopt.py resume.")

@@ -3,8 +3,8 @@ best run, then record its explanation and learnings. Whether the baseline improv
 in code; the worker's "improved" is kept only as its advisory claim."""
 from __future__ import annotations
 
-from ..handoff_common import effective_baseline, improves, pending_of
-from ..handoff_workers import gate_worker_results
+from ..contract.state_views import effective_baseline, improves, pending_of
+from .worker_gate import gate_worker_results
 
 ANALYSIS_WORKER = "metaopt-analysis-worker"
 

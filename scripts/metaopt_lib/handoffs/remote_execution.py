@@ -7,8 +7,10 @@ in remote_analysis.
 from __future__ import annotations
 
 from ..contract import machine
-from ..handoff_common import launch_reservation, run_phase, sweep_identity
+from ..contract.campaign import launch_reservation
+from ..contract.state_views import sweep_identity
 from . import remote_analysis, remote_sweep
+from .common import run_phase
 from .remote_sweep import (MAX_EXECUTOR_ATTEMPTS, capped_budget, ensure_ledger_entry, executor_error,
                            executor_problem, is_retryable, newest_pending, supersede, wait_for_executor)
 

@@ -3,8 +3,12 @@ budget stop and teardown; plus the executor-result and money helpers the other p
 """
 from __future__ import annotations
 
-from ..handoff_common import (MAX_POLL_ATTEMPTS, POLL_INTERVAL_SECONDS, add_seconds, budget_snapshot, objective_of,
-                              parse_time, pending_of, sweep_identity)
+from ..contract.campaign import objective_of
+from ..contract.clock import add_seconds, parse_time
+from ..contract.state_views import budget_snapshot, pending_of, sweep_identity
+
+MAX_POLL_ATTEMPTS = 5
+POLL_INTERVAL_SECONDS = 60
 
 # Re-issues of one executor directive (smoke test, launch, teardown) before the campaign gives up.
 MAX_EXECUTOR_ATTEMPTS = 3

@@ -9,9 +9,10 @@ from __future__ import annotations
 import copy
 
 from ..contract import machine, validation
-from ..handoff_common import effective_baseline, run_phase
-from ..handoff_workers import gate_worker_results
+from ..contract.state_views import effective_baseline
 from .background_control import pool_digests, recent_learnings
+from .common import run_phase
+from .worker_gate import gate_worker_results
 
 SELECTION_WORKER = "metaopt-selection-worker"
 WORKER_HELP = "Check the selection worker and its results under .ml-metaopt/results/, then run metaopt.py resume."

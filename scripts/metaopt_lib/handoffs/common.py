@@ -1,5 +1,5 @@
-"""What every control agent's handoff function shares: its inputs, the envelope builder, ids and
-paths, the campaign guard and the terminal cleanup.
+"""What every control agent's handoff function shares: its inputs, the envelope builder and its ids,
+the campaign guard and the terminal cleanup.
 
 A handoff function is pure: `handoff(state, campaign, inputs) -> envelope`. `campaign` is the
 validated campaign with every default applied (None when the file is invalid; the issues are in
@@ -8,28 +8,19 @@ driver call the same function in-process.
 """
 from __future__ import annotations
 
-import datetime
 from dataclasses import dataclass, field
 
-from .contract import campaign as campaign_lib
-from .contract import machine
-from .contract.paths import SKILL_ROOT
+from ..contract import campaign as campaign_lib
+from ..contract import machine
+from ..contract.campaign import objective_of
+from ..contract.paths import FINAL_REPORT_PATH, RESULT_SCHEMAS, SKILL_ROOT, result_path, task_path
 
-MAX_POLL_ATTEMPTS = 5
-POLL_INTERVAL_SECONDS = 60
-TASK_AREA, DIRECTIVE_AREA, RESULT_AREA = "tasks", "directives", "results"
 ID_PREFIX = {
     "metaopt-ideation-worker": "ideation", "metaopt-selection-worker": "selection",
     "metaopt-analysis-worker": "analysis", "run_smoke_test": "smoke", "launch_sweep": "launch",
     "poll_sweep": "poll", "teardown": "teardown", "add_agents_hook": "hook", "remove_agents_hook": "unhook",
     "emit_iteration_report": "report", "emit_final_report": "final-report",
 }
-RESULT_SCHEMAS = {
-    "metaopt-ideation-worker": "references/schemas/ideation-result.schema.json",
-    "metaopt-selection-worker": "references/schemas/selection-result.schema.json",
-    "metaopt-analysis-worker": "references/schemas/analysis-result.schema.json",
-}
-FINAL_REPORT_PATH = ".ml-metaopt/reports/final.md"
 
 
 @dataclass(frozen=True)
@@ -54,78 +45,6 @@ class Inputs:
 
     def result(self, pending_id) -> ResultInput:
         return self.results.get(pending_id, ResultInput())
-
-
-def parse_time(text: str) -> datetime.datetime:
-    return datetime.datetime.fromisoformat(text.replace("Z", "+00:00"))
-
-
-def format_time(moment: datetime.datetime) -> str:
-    return moment.astimezone(datetime.timezone.utc).replace(microsecond=0).isoformat().replace("+00:00", "Z")
-
-
-def add_seconds(text: str, seconds: float) -> str:
-    return format_time(parse_time(text) + datetime.timedelta(seconds=seconds))
-
-
-def task_path(iteration, record_id):
-    return f".ml-metaopt/{TASK_AREA}/iter-{iteration}/{record_id}.json"
-
-
-def directive_path(iteration, record_id):
-    return f".ml-metaopt/{DIRECTIVE_AREA}/iter-{iteration}/{record_id}.json"
-
-
-def result_path(iteration, record_id):
-    return f".ml-metaopt/{RESULT_AREA}/iter-{iteration}/{record_id}.json"
-
-
-def sweep_identity(state) -> str:
-    return f"{state['campaign']['name']}-iter-{state['iteration']}"
-
-
-def pending_of(state, name):
-    """Pending records of one worker or directive type, oldest first."""
-    return [p for p in state["pending"] if p["name"] == name]
-
-
-def budget_snapshot(state) -> dict:
-    ledger = state["spend_ledger"]
-    cap, spent = ledger["max_budget_usd"], ledger["total_usd"]
-    return {"max_budget_usd": cap, "spent_usd": spent, "remaining_usd": round(max(0.0, cap - spent), 6)}
-
-
-def launch_reservation(campaign) -> float:
-    """What the remaining budget must cover before a launch starts (stop conditions use it too)."""
-    compute = campaign["compute"]
-    if compute["backend"] == "local":
-        local = compute["local"]
-        return local["hourly_cost_usd"] * min(1, local["max_wall_clock_minutes"] / 60)
-    # skypilot: the cost of the first hour of all agents at the highest hourly price accepted.
-    return compute["skypilot"]["max_hourly_cost_usd"] * compute["num_sweep_agents"] * 1
-
-
-def objective_of(campaign) -> dict:
-    objective = campaign["objective"]
-    return {"metric": objective["metric"], "direction": objective["direction"],
-            "improvement_threshold": objective["improvement_threshold"]}
-
-
-def effective_baseline(state):
-    """The value to beat: state.baseline, else the campaign's initial baseline, else None."""
-    if state["baseline"] is not None:
-        return state["baseline"]
-    hydration = state["hydration"]
-    return hydration["initial_baseline"] if hydration else None
-
-
-def improves(value, baseline, direction, threshold) -> bool:
-    """Direction-aware improvement with the absolute threshold; anything beats no baseline."""
-    if value is None:
-        return False
-    if baseline is None:
-        return True
-    return value > baseline + threshold if direction == "maximize" else value < baseline - threshold
 
 
 class EnvelopeBuilder:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from .handoff_common import add_seconds, parse_time, pending_of
+from ..contract.clock import add_seconds, parse_time
+from ..contract.state_views import pending_of
 
 
 @dataclass
