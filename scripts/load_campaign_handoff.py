@@ -12,7 +12,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from metaopt_lib.handoff_cli import main as handoff_main  # noqa: E402
+from metaopt_lib.control.handoff_cli import main as handoff_main  # noqa: E402
 
 AGENT = "metaopt-load-campaign"
 

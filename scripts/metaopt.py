@@ -27,10 +27,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from metaopt_lib import driver  # noqa: E402
 from metaopt_lib.contract.clock import format_time, parse_time  # noqa: E402
 from metaopt_lib.contract.conventions import EXIT_BUSY, EXIT_INVALID, EXIT_OK  # noqa: E402
-from metaopt_lib.text_views import render  # noqa: E402
+from metaopt_lib.control import driver  # noqa: E402
+from metaopt_lib.control.text_views import render  # noqa: E402
 
 COMMANDS = {"step": driver.step, "status": driver.status, "resume": driver.resume}
 

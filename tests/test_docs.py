@@ -65,7 +65,7 @@ class GeneratedBlocks(unittest.TestCase):
 
 class DocumentedTablesMatchTheirSources(unittest.TestCase):
     def test_action_kinds_equal_the_step_output_enum(self):
-        from metaopt_lib.actions import ACTION_KINDS
+        from metaopt_lib.control.actions import ACTION_KINDS
         progress = schemas.load_schema("step-output")["$defs"]["progress"]
         self.assertEqual(list(ACTION_KINDS), progress["properties"]["action"]["properties"]["kind"]["enum"])
 

@@ -26,8 +26,8 @@ import sim_host
 import metaopt
 
 from metaopt_lib.contract import schemas, validation
-from metaopt_lib import driver, engine
 from metaopt_lib.contract.issues import ContractError
+from metaopt_lib.control import driver, engine
 
 METAOPT = support.SCRIPTS / "metaopt.py"
 STATE = ".ml-metaopt/state.json"

@@ -5,8 +5,8 @@ import unittest
 
 import support
 
-from metaopt_lib import engine
 from metaopt_lib.contract.issues import ContractError
+from metaopt_lib.control import engine
 
 NOW = "2026-11-22T11:35:00Z"
 

@@ -8,9 +8,9 @@ import unittest
 
 import support
 
-from metaopt_lib import engine
 from metaopt_lib.contract import campaign as campaign_lib
 from metaopt_lib.contract import validation
+from metaopt_lib.control import engine
 from metaopt_lib.handoffs import iteration_close
 from metaopt_lib.handoffs.common import Inputs
 

@@ -11,10 +11,10 @@ import json
 import unittest
 
 import support
-from metaopt_lib import engine
 from metaopt_lib.contract import campaign as campaign_lib
 from metaopt_lib.contract import validation
 from metaopt_lib.contract.issues import Issue
+from metaopt_lib.control import engine
 from metaopt_lib.handoffs import background_control, select_and_design
 from metaopt_lib.handoffs.common import Inputs, ResultInput
 

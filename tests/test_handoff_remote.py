@@ -7,10 +7,10 @@ import unittest
 
 import support
 
-from metaopt_lib import engine
 from metaopt_lib.contract import campaign as campaign_lib
 from metaopt_lib.contract import validation
 from metaopt_lib.contract.clock import add_seconds
+from metaopt_lib.control import engine
 from metaopt_lib.handoffs import remote_execution
 from metaopt_lib.handoffs.common import Inputs, ResultInput
 from metaopt_lib.handoffs.remote_sweep import MAX_POLL_ATTEMPTS, POLL_INTERVAL_SECONDS

@@ -15,9 +15,9 @@ import sim_host
 import metaopt
 
 from metaopt_lib.contract import machine, validation
-from metaopt_lib import driver, engine
 from metaopt_lib.contract.campaign import identity_hash, runtime_config_hash
-from metaopt_lib.state_store import CampaignDir
+from metaopt_lib.control import driver, engine
+from metaopt_lib.control.state_store import CampaignDir
 
 METAOPT = support.SCRIPTS / "metaopt.py"
 STATE = ".ml-metaopt/state.json"

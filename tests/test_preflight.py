@@ -17,12 +17,13 @@ import yaml
 
 import support
 import preflight as preflight_cli
+from metaopt_lib import preflight as lib
 from metaopt_lib.contract import campaign as campaign_lib
 from metaopt_lib.contract import validation
-from metaopt_lib import driver, engine
-from metaopt_lib import preflight as lib
+from metaopt_lib.contract.paths import CAMPAIGN_FILE, PREFLIGHT_FILE
+from metaopt_lib.control import driver, engine
+from metaopt_lib.control.state_store import CampaignDir
 from metaopt_lib.handoffs import load_campaign
-from metaopt_lib.state_store import CampaignDir
 
 NOW = "2026-11-22T09:00:00Z"
 SENTINEL = "sentinel-wandb-key-0123456789abcdef"
@@ -63,7 +64,7 @@ class PreflightCase(unittest.TestCase):
 
     def write_project(self, document=None, program="train.py"):
         self.document = document or campaign_document()
-        (self.root / driver.CAMPAIGN_FILE).write_text(yaml.safe_dump(self.document, sort_keys=False), encoding="utf-8")
+        (self.root / CAMPAIGN_FILE).write_text(yaml.safe_dump(self.document, sort_keys=False), encoding="utf-8")
         if program:
             (self.root / program).parent.mkdir(parents=True, exist_ok=True)
             (self.root / program).write_text("import wandb\n", encoding="utf-8")
@@ -195,7 +196,7 @@ class ChecksTest(PreflightCase):
         for label, text in (("missing", None), ("unparsable", "campaign: [unclosed\n"),
                             ("no identity", "compute: {run_cap: 3}\n")):
             with self.subTest(case=label):
-                path = self.root / driver.CAMPAIGN_FILE
+                path = self.root / CAMPAIGN_FILE
                 if text is None:
                     path.unlink(missing_ok=True)
                 else:
@@ -229,7 +230,7 @@ class SecretsTest(PreflightCase):
                 mock.patch.object(lib, "module_importable", everything_importable):
             code, out, err = support.run_cli(preflight_cli.main, ["--project-root", str(self.root)])
         self.assertEqual(code, 1, err)  # the Vast.ai key is missing
-        written = (self.root / driver.PREFLIGHT_FILE).read_text(encoding="utf-8")
+        written = (self.root / PREFLIGHT_FILE).read_text(encoding="utf-8")
         for text in (out, err, written):
             self.assertNotIn(SENTINEL, text)
         self.assertIn("wandb-api-key", written)
@@ -245,7 +246,7 @@ class CliTest(PreflightCase):
         code, out, err = self.run_cli(["--project-root", str(self.root)])
         self.assertEqual(code, 0, err)
         printed = json.loads(out)
-        document, issues = validation.load_and_validate("preflight-readiness", self.root / driver.PREFLIGHT_FILE)
+        document, issues = validation.load_and_validate("preflight-readiness", self.root / PREFLIGHT_FILE)
         self.assertEqual([i.message for i in issues], [])
         self.assertEqual(document, printed)
         self.assertEqual(printed["status"], "READY")
@@ -257,18 +258,18 @@ class CliTest(PreflightCase):
         code, out, err = self.run_cli(["--project-root", str(self.root)], ready=False)
         self.assertEqual(code, 1)
         self.assertEqual(json.loads(out)["status"], "FAILED")
-        written = json.loads((self.root / driver.PREFLIGHT_FILE).read_text(encoding="utf-8"))
+        written = json.loads((self.root / PREFLIGHT_FILE).read_text(encoding="utf-8"))
         self.assertEqual(written["failures"][0]["check"], "executor-present")
         self.assertIn("executor-present", err)
 
     def test_no_identity_exits_1_and_writes_nothing(self):
-        (self.root / driver.CAMPAIGN_FILE).unlink()
+        (self.root / CAMPAIGN_FILE).unlink()
         code, out, err = self.run_cli(["--project-root", str(self.root)])
         self.assertEqual(code, 1)
         report = json.loads(out)
         self.assertIsNone(report["artifact"])
         self.assertEqual(report["error"]["code"], "campaign-unreadable")
-        self.assertFalse((self.root / driver.PREFLIGHT_FILE).exists())
+        self.assertFalse((self.root / PREFLIGHT_FILE).exists())
 
     def test_help_and_usage(self):
         code, out, _ = self.run_cli(["--help"])

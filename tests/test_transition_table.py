@@ -6,8 +6,8 @@ import unittest
 
 import support
 
-from metaopt_lib import engine
 from metaopt_lib.contract import machine
+from metaopt_lib.control import engine
 from metaopt_lib.handoffs import HANDOFFS
 from metaopt_lib.handoffs.common import Inputs
 
@@ -42,7 +42,7 @@ class GenericTransitions(unittest.TestCase):
                     self.assertEqual("teardown" in cleanup, live)
 
     def test_every_resume_transition_returns_to_its_recorded_point(self):
-        from metaopt_lib import driver
+        from metaopt_lib.control import driver
         import tempfile
         from pathlib import Path
         rows = [t for t in machine.TRANSITIONS if t.guard == "resume_after_fix"]

@@ -7,9 +7,9 @@ import yaml
 
 from .contract import machine, schemas
 from .contract.conventions import EXIT_CODES
-from .executor.search_space import mapping_table_markdown
 from .contract.paths import REFERENCES_DIR, SKILL_ROOT
 from .contract.rules import RULES
+from .executor.search_space import mapping_table_markdown
 from .schema_tables import field_table
 
 HASH_VECTORS_FILE = REFERENCES_DIR / "hash-test-vectors.json"
@@ -60,7 +60,7 @@ def state_work() -> str:
 
 
 def action_kinds() -> str:
-    from .actions import ACTION_KINDS
+    from .control.actions import ACTION_KINDS
     return _table(("`action.kind`", "what the host does"), [(f"`{k}`", v) for k, v in ACTION_KINDS.items()])
 
 

@@ -24,8 +24,8 @@ from .contract import validation
 from .contract.atomic_io import write_json_atomic
 from .contract.clock import format_time
 from .contract.issues import ContractError
+from .contract.paths import CAMPAIGN_FILE, PREFLIGHT_FILE
 from .contract.paths import SKILL_ROOT
-from .driver import CAMPAIGN_FILE, PREFLIGHT_FILE
 from .preflight_credentials import check_vast_credentials, check_wandb_api_key
 from .preflight_results import fail as _fail, line, passed as _pass
 

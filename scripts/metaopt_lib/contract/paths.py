@@ -6,6 +6,8 @@ SKILL_ROOT = Path(__file__).resolve().parents[3]
 SCHEMA_DIR = SKILL_ROOT / "references" / "schemas"
 REFERENCES_DIR = SKILL_ROOT / "references"
 METAOPT_DIR_NAME = ".ml-metaopt"
+CAMPAIGN_FILE = "ml_metaopt_campaign.yaml"
+PREFLIGHT_FILE = ".ml-metaopt/preflight-readiness.json"
 
 TASK_AREA, DIRECTIVE_AREA, RESULT_AREA = "tasks", "directives", "results"
 RESULT_SCHEMAS = {

@@ -1,4 +1,9 @@
-"""One pure handoff function per control agent: handoff(state, campaign, inputs) -> envelope."""
+"""The six control agents, each a pure function: handoff(state, campaign, inputs) -> envelope.
+
+Owns what each machine state decides (which workers to launch, which directives to issue, when to
+wait, retry, block or stop) and the envelope builder they share. Everything read from disk arrives
+through `inputs`; nothing here touches a file or a process. It imports only the contract.
+"""
 from ..contract import machine
 from . import (background_control, hydrate_state, iteration_close, load_campaign, remote_execution,
                select_and_design)

@@ -12,11 +12,11 @@ import json
 import os
 from pathlib import Path
 
-from .contract import validation
-from .contract.atomic_io import write_json_atomic, write_text_atomic
-from .contract.campaign import canonical_json
-from .contract.issues import ContractError, Issue
-from .contract.paths import METAOPT_DIR_NAME
+from ..contract import validation
+from ..contract.atomic_io import write_json_atomic, write_text_atomic
+from ..contract.campaign import canonical_json
+from ..contract.issues import ContractError, Issue
+from ..contract.paths import METAOPT_DIR_NAME
 
 
 class Busy(Exception):

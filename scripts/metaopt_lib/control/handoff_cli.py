@@ -6,10 +6,10 @@ import argparse
 import json
 import sys
 
-from .contract import machine, validation
+from ..contract import machine, validation
+from ..contract.conventions import EXIT_INVALID, EXIT_OK
+from ..handoffs import HANDOFFS
 from . import driver
-from .contract.conventions import EXIT_INVALID, EXIT_OK
-from .handoffs import HANDOFFS
 from .state_store import CampaignDir
 
 

@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import re
 
-from .contract.atomic_io import write_text_atomic
-from .contract.paths import SKILL_ROOT
-from .contract.state_views import budget_snapshot, effective_baseline
+from ..contract.atomic_io import write_text_atomic
+from ..contract.paths import SKILL_ROOT
+from ..contract.state_views import budget_snapshot, effective_baseline
 
 HOOK_BEGIN = "<!-- BEGIN ml-metaoptimization: {marker} -->"
 HOOK_END = "<!-- END ml-metaoptimization: {marker} -->"

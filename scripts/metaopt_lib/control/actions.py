@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import sys
 
-from .contract import machine
-from .contract.clock import add_seconds
-from .contract.paths import RESULT_SCHEMAS
-from .contract.paths import SKILL_ROOT
-from .contract.state_views import budget_snapshot, effective_baseline
+from ..contract import machine
+from ..contract.clock import add_seconds
+from ..contract.paths import RESULT_SCHEMAS
+from ..contract.paths import SKILL_ROOT
+from ..contract.state_views import budget_snapshot, effective_baseline
 
 EXECUTOR_SCRIPT = SKILL_ROOT / "scripts" / "skypilot_wandb_worker.py"
 RESUME_SCRIPT = SKILL_ROOT / "scripts" / "metaopt.py"

@@ -3,17 +3,16 @@ from __future__ import annotations
 
 import datetime
 
+from ..contract import machine, validation
+from ..contract.campaign import apply_defaults, identity_hash, runtime_config_hash
+from ..contract.clock import format_time
+from ..contract.issues import ContractError
+from ..contract.paths import CAMPAIGN_FILE, PREFLIGHT_FILE
+from ..handoffs import HANDOFFS
+from ..handoffs.common import Inputs, ResultInput, hook_text
 from . import actions, engine, mechanical
-from .contract import machine, validation
-from .contract.campaign import apply_defaults, identity_hash, runtime_config_hash
-from .contract.clock import format_time
-from .contract.issues import ContractError
-from .handoffs import HANDOFFS
-from .handoffs.common import Inputs, ResultInput, hook_text
 from .state_store import Busy, CampaignDir, state_digest
 
-CAMPAIGN_FILE = "ml_metaopt_campaign.yaml"
-PREFLIGHT_FILE = ".ml-metaopt/preflight-readiness.json"
 RESULT_KIND = {"metaopt-ideation-worker": "ideation-result", "metaopt-selection-worker": "selection-result",
                "metaopt-analysis-worker": "analysis-result"}
 

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import copy
 
-from .contract import machine, validation
-from .contract.issues import ContractError, Issue
-from .contract.paths import directive_path
+from ..contract import machine, validation
+from ..contract.issues import ContractError, Issue
+from ..contract.paths import directive_path
 
 
 def initial_state(campaign, identity_hash, runtime_hash, now) -> dict:
