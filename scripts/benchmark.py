@@ -125,9 +125,9 @@ def _restore_roll_inputs(project):
 
 def local_backend(repeat) -> dict:
     import local_sweep_support as lss
-    from metaopt_lib.executor.local_study import open_study
-    from metaopt_lib.executor.local_sweep import read_spec
-    from metaopt_lib.executor.search_space import plan_search
+    from metaopt_lib.executor.local.study import open_study
+    from metaopt_lib.executor.local.sweep import read_spec
+    from metaopt_lib.executor.local.search_space import plan_search
 
     params = {"x": {"min": -1.0, "max": 1.0}, "epochs": {"value": 3}, "epoch_seconds": {"value": 0.2}}
     direct = []

@@ -56,7 +56,7 @@ def main(argv=None, out=None) -> int:
     parser = build_parser()
     opts = parser.parse_args(argv)
     if opts.command == "local-runner":
-        from metaopt_lib.executor.local_runner import run_runner
+        from metaopt_lib.executor.local.runner import run_runner
 
         code = run_runner(Path(opts.sweep_dir))
         sys.stdout.flush()

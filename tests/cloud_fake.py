@@ -22,7 +22,7 @@ import math
 import re
 
 import support  # noqa: F401
-from metaopt_lib.executor.cloud_adapter import CloudError, ClusterInfo, InstanceInfo, RunInfo, SweepInfo
+from metaopt_lib.executor.cloud.adapter import CloudError, ClusterInfo, InstanceInfo, RunInfo, SweepInfo
 
 SKY_NAME = re.compile(r"[a-zA-Z]([-_.a-zA-Z0-9]*[a-zA-Z0-9])?")
 ACTIVE_SWEEP = ("RUNNING", "PENDING", "PAUSED")

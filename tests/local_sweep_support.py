@@ -11,8 +11,9 @@ from pathlib import Path
 
 import support  # noqa: F401  (puts scripts/ on sys.path)
 from metaopt_lib.contract import validation
-from metaopt_lib.executor import core, local_backend
-from metaopt_lib.executor.local_sweep import SPEC_SCHEMA, SweepFiles, read_status, runner_alive
+from metaopt_lib.executor import core
+from metaopt_lib.executor.local import backend as local_backend
+from metaopt_lib.executor.local.sweep import SPEC_SCHEMA, SweepFiles, read_status, runner_alive
 from metaopt_lib.executor.outcome import ExecContext
 from metaopt_lib.executor.records import write_record
 

@@ -8,8 +8,8 @@ import signal
 import unittest
 
 from local_sweep_support import Project, optuna_and_wandb, wait_until
-from metaopt_lib.executor.local_processes import kill_pids, sweep_pids
-from metaopt_lib.executor.local_sweep import MAX_RUNNER_GENERATIONS, STATUS_SCHEMA, runner_alive
+from metaopt_lib.executor.local.processes import kill_pids, sweep_pids
+from metaopt_lib.executor.local.sweep import MAX_RUNNER_GENERATIONS, STATUS_SCHEMA, runner_alive
 from metaopt_lib.executor.records import write_record
 
 XY = {"x": {"min": -1.0, "max": 1.0}, "y": {"min": -1.0, "max": 1.0}, "epochs": {"value": 2}}

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import sim_host
 from local_sweep_support import TRAINING, optuna_and_wandb
-from metaopt_lib.executor.local_processes import marked_pids
+from metaopt_lib.executor.local.processes import marked_pids
 
 
 @unittest.skipUnless(optuna_and_wandb(), "needs optuna and wandb")

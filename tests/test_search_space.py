@@ -15,8 +15,8 @@ import unittest
 
 from support import FIXTURES, SCRIPTS
 
-from metaopt_lib.executor.search_space import (MAPPING_ROWS, SearchPlan, SearchSpaceError, mapping_table_markdown,
-                                               plan_search)
+from metaopt_lib.executor.local.search_space import (MAPPING_ROWS, SearchPlan, SearchSpaceError,
+                                                     mapping_table_markdown, plan_search)
 
 HAVE_OPTUNA = importlib.util.find_spec("optuna") is not None
 NEEDS_OPTUNA = unittest.skipUnless(HAVE_OPTUNA, "optuna is not installed (pip install -r requirements.txt)")
@@ -463,7 +463,7 @@ class WithoutOptuna(unittest.TestCase):
             "import json, sys\n"
             "sys.modules['optuna'] = None\n"
             f"sys.path.insert(0, {str(SCRIPTS)!r})\n"
-            "from metaopt_lib.executor import search_space as s\n"
+            "from metaopt_lib.executor.local import search_space as s\n"
             "plan = s.plan_search({'method': 'grid', 'parameters': {'x': {'values': [1, 2]}}})\n"
             "try:\n"
             "    plan.make_sampler(0)\n"

@@ -15,8 +15,9 @@ from unittest import mock
 import support  # noqa: F401
 from cloud_fake import FakeClock, FakeCloud, SimulatedCrash
 from metaopt_lib.contract import validation
-from metaopt_lib.executor import cloud_record, core, skypilot_backend, skypilot_task
-from metaopt_lib.executor.cloud_adapter import CloudError
+from metaopt_lib.executor import core
+from metaopt_lib.executor.cloud import backend as skypilot_backend, record as cloud_record, task as skypilot_task
+from metaopt_lib.executor.cloud.adapter import CloudError
 from metaopt_lib.executor.outcome import ExecContext
 from metaopt_lib.executor.records import RecordError
 
@@ -599,7 +600,7 @@ class RealAdapterOffline(unittest.TestCase):
     """What the real adapter does without accounts or network: missing packages and keys, Vast parsing."""
 
     def setUp(self):
-        from metaopt_lib.executor import cloud_real
+        from metaopt_lib.executor.cloud import real as cloud_real
 
         self.cloud_real = cloud_real
 
@@ -673,7 +674,7 @@ class RealAdapterOffline(unittest.TestCase):
         self.assertIsNone(second.summary_metric)
 
     def test_vast_listing_is_parsed_and_a_failure_is_retryable(self):
-        from metaopt_lib.executor.cloud_real_sky import VastClient
+        from metaopt_lib.executor.cloud.real_sky import VastClient
 
         rows = [{"id": 7, "label": "mo-x-1a2b3c4d-s1-a1-ab12cd34-head", "actual_status": "running",
                  "dph_total": 0.512, "start_date": 1795000000.0}]

@@ -9,7 +9,7 @@ from .contract import machine, schemas
 from .contract.conventions import EXIT_CODES
 from .contract.paths import REFERENCES_DIR, SKILL_ROOT
 from .contract.rules import RULES
-from .executor.search_space import mapping_table_markdown
+from .executor.local.search_space import mapping_table_markdown
 from .schema_tables import field_table
 
 HASH_VECTORS_FILE = REFERENCES_DIR / "hash-test-vectors.json"

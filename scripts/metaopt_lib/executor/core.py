@@ -13,7 +13,7 @@ from .outcome import ExecContext, ExecError, Outcome, one_line, timestamp
 from .records import RecordError
 
 EXECUTOR_TYPES = ("run_smoke_test", "launch_sweep", "poll_sweep", "teardown")
-BACKEND_MODULES = {"local": "local_backend", "skypilot": "skypilot_backend"}
+BACKEND_MODULES = {"local": ".local.backend", "skypilot": ".cloud.backend"}
 # A poll must always look again; every other directive answers a re-run from its recorded result.
 ALWAYS_RERUN = ("poll_sweep",)
 
@@ -45,7 +45,7 @@ def load_directive(path, ctx: ExecContext) -> dict:
 
 
 def backend_for(directive: dict):
-    return importlib.import_module(f".{BACKEND_MODULES[directive['payload']['backend']]}", __package__)
+    return importlib.import_module(BACKEND_MODULES[directive["payload"]["backend"]], __package__)
 
 
 def recorded_result(directive: dict, ctx: ExecContext) -> dict | None:

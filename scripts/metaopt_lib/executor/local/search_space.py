@@ -16,9 +16,9 @@ import math
 from collections import Counter
 from dataclasses import dataclass
 
-from ..contract.check_util import is_number
-from ..contract.issues import Issue, sort_issues
-from ..contract.sweep_checks import check_sweep_config
+from ...contract.check_util import is_number
+from ...contract.issues import Issue, sort_issues
+from ...contract.sweep_checks import check_sweep_config
 from .search_transforms import QUANTILE_LOW, Constant, Dimension, build_leaf, grid_identity
 
 METHODS = ("grid", "random", "bayes")

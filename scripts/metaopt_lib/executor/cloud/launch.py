@@ -10,13 +10,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from . import cloud_record
-from .cloud_adapter import CloudAdapter, CloudError, SweepInfo
-from .cloud_record import cluster_entry, creating_sweep, new_cluster, new_record, save
-from .cloud_spend import adopt_listed
-from .outcome import ExecContext, Outcome, timestamp
-from .skypilot_common import describe, down_everything, exec_error, live_resources
-from .skypilot_task import WANDB_SECRET, agent_run_count, cluster_name, cluster_prefix, task_config
+from ..outcome import ExecContext, Outcome, timestamp
+from . import record as cloud_record
+from .adapter import CloudAdapter, CloudError, SweepInfo
+from .common import describe, down_everything, exec_error, live_resources
+from .record import cluster_entry, creating_sweep, new_cluster, new_record, save
+from .spend import adopt_listed
+from .task import WANDB_SECRET, agent_run_count, cluster_name, cluster_prefix, task_config
 
 ACTIVE_SWEEP_STATES = ("pending", "running")
 

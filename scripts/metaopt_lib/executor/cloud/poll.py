@@ -13,14 +13,14 @@ from __future__ import annotations
 
 import datetime
 
-from . import cloud_record
-from .cloud_adapter import CloudAdapter, CloudError
-from .cloud_record import cluster_entry, down_requested, open_clusters, save, stop_requested
-from .cloud_spend import reconcile
-from .outcome import ExecContext, ExecError, Outcome, campaign_spend_after, timestamp
-from .skypilot_common import describe, exec_error, listings, one_line
-from .skypilot_runs import (RUNNING_RUN_STATES, STOP_REASON_FOR_STATE, best_run, is_idle, normalized_sweep_state,
-                            run_cluster, status_from_record, trial_counts)
+from ..outcome import ExecContext, ExecError, Outcome, campaign_spend_after, timestamp
+from . import record as cloud_record
+from .adapter import CloudAdapter, CloudError
+from .common import describe, exec_error, listings, one_line
+from .record import cluster_entry, down_requested, open_clusters, save, stop_requested
+from .runs import (RUNNING_RUN_STATES, STOP_REASON_FOR_STATE, best_run, is_idle, normalized_sweep_state, run_cluster,
+                   status_from_record, trial_counts)
+from .spend import reconcile
 
 ACTIVE = ("pending", "running", "paused")
 

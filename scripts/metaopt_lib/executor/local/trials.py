@@ -10,12 +10,12 @@ from pathlib import Path
 
 import yaml
 
-from .local_processes import SWEEP_MARKER, TRIAL_MARKER, kill_pids, marked_pids
-from .local_sweep import SweepFiles
-from .process_group import kill_group
-from .trial_command import trial_argv
+from ..process_group import kill_group
+from ..trial_command import trial_argv
+from .processes import SWEEP_MARKER, TRIAL_MARKER, kill_pids, marked_pids
+from .sweep import SweepFiles
 
-CAPTURE_DIR = Path(__file__).resolve().parent / "capture"
+CAPTURE_DIR = Path(__file__).resolve().parents[1] / "capture"
 MAX_METRIC_LINE = 1 << 20
 
 

@@ -2,14 +2,14 @@
 from two clocks, and the budget stop."""
 from __future__ import annotations
 
-from .failure_details import failure_details
-from .local_launch import start_runner
-from .local_processes import sweep_pids
-from .local_study import open_study, summarize
-from .local_sweep import MAX_RUNNER_GENERATIONS, SweepFiles, read_spec, read_status, runner_alive
-from .outcome import ExecError, Outcome, campaign_spend_after, parse_timestamp, timestamp
-from .records import RecordError
+from ..failure_details import failure_details
+from ..outcome import ExecError, Outcome, campaign_spend_after, parse_timestamp, timestamp
+from ..records import RecordError
+from .launch import start_runner
+from .processes import sweep_pids
 from .search_space import plan_search
+from .study import open_study, summarize
+from .sweep import MAX_RUNNER_GENERATIONS, SweepFiles, read_spec, read_status, runner_alive
 
 STATUS_FOR_STOP = {"canceled": "canceled", "failed": "failed"}
 

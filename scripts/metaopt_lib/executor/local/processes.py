@@ -6,7 +6,7 @@ import signal
 import time
 from pathlib import Path
 
-from .local_sweep import SweepFiles
+from .sweep import SweepFiles
 
 SWEEP_MARKER = "METAOPT_SWEEP_DIR"
 TRIAL_MARKER = "METAOPT_TRIAL_DIR"

@@ -5,7 +5,7 @@ import fcntl
 from dataclasses import dataclass
 from pathlib import Path
 
-from .records import read_record
+from ..records import read_record
 
 SPEC_SCHEMA = "local-sweep"
 STATUS_SCHEMA = "local-sweep-status"

@@ -14,10 +14,10 @@ from __future__ import annotations
 import datetime
 import re
 
-from .cloud_adapter import ClusterInfo
-from .cloud_record import cluster_entry, hours_between, new_cluster
-from .outcome import parse_timestamp, timestamp
-from .skypilot_task import label_belongs_to
+from ..outcome import parse_timestamp, timestamp
+from .adapter import ClusterInfo
+from .record import cluster_entry, hours_between, new_cluster
+from .task import label_belongs_to
 
 SOURCE_RECORD, SOURCE_SKY, SOURCE_VAST = "launch-record", "sky-status", "vastai-instances"
 _NAME_TAIL = re.compile(r"s([1-9][0-9]*)-a([1-9][0-9]*)")

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import math
 
-from .dependencies import require_optuna
-from .local_sweep import SweepFiles
+from ..dependencies import require_optuna
+from .sweep import SweepFiles
 
 # What happened to a trial, kept in its "outcome" user attribute: finished, pruned (hyperband),
 # no_metric (exit 0 without logging the metric), failed (non-zero exit), killed (idle watchdog),

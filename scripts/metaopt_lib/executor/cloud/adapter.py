@@ -2,7 +2,7 @@
 
 Everything the backend learns from or asks of a cloud service passes through a CloudAdapter, so the
 backend's money logic is tested against a recorded fake (tests/cloud_fake.py) and the real adapter
-(cloud_real.py) stays a thin translation layer. Values are kept raw (W&B and SkyPilot states as the
+(real.py) stays a thin translation layer. Values are kept raw (W&B and SkyPilot states as the
 services spell them); the backend normalizes them.
 """
 from __future__ import annotations

@@ -7,15 +7,15 @@ import signal
 import sys
 import time
 
-from .dependencies import MissingDependency, require_optuna
-from .local_launch import runner_resource, seed_for, start_runner, sweep_id_for
-from .local_poll import poll_details
-from .local_processes import kill_pids, sweep_pids
-from .local_sweep import SPEC_SCHEMA, SweepFiles, read_spec, read_status, runner_alive
-from ..contract.paths import METAOPT_DIR_NAME
-from .outcome import SWEEPS_AREA, ExecContext, ExecError, Outcome, one_line, timestamp
-from .records import RecordError, SweepLock, write_record
+from ...contract.paths import METAOPT_DIR_NAME
+from ..dependencies import MissingDependency, require_optuna
+from ..outcome import SWEEPS_AREA, ExecContext, ExecError, Outcome, one_line, timestamp
+from ..records import RecordError, SweepLock, write_record
+from .launch import runner_resource, seed_for, start_runner, sweep_id_for
+from .poll import poll_details
+from .processes import kill_pids, sweep_pids
 from .search_space import SearchSpaceError, plan_search
+from .sweep import SPEC_SCHEMA, SweepFiles, read_spec, read_status, runner_alive
 
 RUNNER_STOP_GRACE_SECONDS = 10.0
 

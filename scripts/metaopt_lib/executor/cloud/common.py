@@ -5,11 +5,11 @@ from __future__ import annotations
 import re
 from typing import Mapping
 
-from .cloud_adapter import CloudAdapter, CloudError
-from .cloud_record import down_requested, open_clusters, save, stop_requested
-from .outcome import ExecContext, ExecError
-from .outcome import one_line as outcome_one_line
-from .skypilot_task import WANDB_SECRET
+from ..outcome import ExecContext, ExecError
+from ..outcome import one_line as outcome_one_line
+from .adapter import CloudAdapter, CloudError
+from .record import down_requested, open_clusters, save, stop_requested
+from .task import WANDB_SECRET
 
 # Environment variables whose values never appear in a result, record or log line.
 _SECRET_NAME = re.compile(r"(KEY|TOKEN|SECRET|PASSWORD)$")
@@ -17,7 +17,7 @@ _MIN_SECRET_LENGTH = 8
 
 
 def default_adapter(ctx: ExecContext) -> CloudAdapter:
-    from .cloud_real import RealCloudAdapter
+    from .real import RealCloudAdapter
 
     return RealCloudAdapter(ctx.env)
 

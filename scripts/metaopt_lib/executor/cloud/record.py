@@ -9,10 +9,10 @@ from __future__ import annotations
 import datetime
 from pathlib import Path
 
-from ..contract.paths import METAOPT_DIR_NAME
-from .outcome import SWEEPS_AREA, ExecContext, parse_timestamp, timestamp
-from .records import SweepLock, read_record, write_record
-from .skypilot_task import cluster_prefix
+from ...contract.paths import METAOPT_DIR_NAME
+from ..outcome import SWEEPS_AREA, ExecContext, parse_timestamp, timestamp
+from ..records import SweepLock, read_record, write_record
+from .task import cluster_prefix
 
 RECORD_SCHEMA = "cloud-sweep-record"
 RECORD_FILE = "cloud.json"

@@ -5,9 +5,9 @@ import subprocess
 import time
 import zlib
 
-from ..contract.paths import SKILL_ROOT
-from .local_processes import SWEEP_MARKER
-from .local_sweep import SweepFiles, runner_alive
+from ...contract.paths import SKILL_ROOT
+from .processes import SWEEP_MARKER
+from .sweep import SweepFiles, runner_alive
 
 EXECUTOR_SCRIPT = SKILL_ROOT / "scripts" / "skypilot_wandb_worker.py"
 RUNNER_READY_SECONDS = 20.0

@@ -23,9 +23,9 @@ import subprocess
 import sys
 from typing import Callable, Mapping
 
-from .cloud_adapter import CloudError, ClusterInfo, InstanceInfo, RunInfo, SweepInfo
-from .cloud_real_sky import SkyPilotClient, VastClient, epoch_time
-from .dependencies import MissingDependency, require
+from ..dependencies import MissingDependency, require
+from .adapter import CloudError, ClusterInfo, InstanceInfo, RunInfo, SweepInfo
+from .real_sky import SkyPilotClient, VastClient, epoch_time
 
 WANDB_TIMEOUT_SECONDS = 60
 STOP_TIMEOUT_SECONDS = 120

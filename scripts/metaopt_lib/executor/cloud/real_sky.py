@@ -26,8 +26,8 @@ import subprocess
 import sys
 from typing import Callable, Mapping
 
-from .cloud_adapter import CloudError, ClusterInfo, InstanceInfo
-from .dependencies import INSTALL_HINTS, MissingDependency, require
+from ..dependencies import INSTALL_HINTS, MissingDependency, require
+from .adapter import CloudError, ClusterInfo, InstanceInfo
 
 VAST_TIMEOUT_SECONDS = 120
 _RETRYABLE_SKY = {"ResourcesUnavailableError", "ApiServerConnectionError", "RequestCancelled", "NetworkError",

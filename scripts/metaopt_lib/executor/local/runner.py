@@ -18,13 +18,13 @@ import time
 import optuna
 from optuna.trial import TrialState
 
-from .local_processes import kill_pids, sweep_pids
-from .local_study import counted_trials, open_study, run_id
-from .local_sweep import STATUS_SCHEMA, SweepFiles, hold_runner_lock, read_spec, read_status
-from .local_trials import TrialProcess
-from .outcome import parse_timestamp, timestamp
-from .records import write_record
+from ..outcome import parse_timestamp, timestamp
+from ..records import write_record
+from .processes import kill_pids, sweep_pids
 from .search_space import plan_search
+from .study import counted_trials, open_study, run_id
+from .sweep import STATUS_SCHEMA, SweepFiles, hold_runner_lock, read_spec, read_status
+from .trials import TrialProcess
 
 TICK_SECONDS = 0.2
 HEARTBEAT_SECONDS = 1.0

@@ -3,13 +3,13 @@ and from SkyPilot's listing by name prefix), then list again and report whatever
 Vast.ai instances SkyPilot no longer sees. ok only when nothing remains."""
 from __future__ import annotations
 
-from . import cloud_record
-from .cloud_adapter import CloudAdapter, CloudError
-from .cloud_record import down_requested, open_clusters, save, stop_requested
-from .cloud_spend import adopt_listed, reconcile
-from .outcome import ExecContext, Outcome
-from .skypilot_common import cluster_resource, describe, exec_error, listings
-from .skypilot_task import cluster_prefix, label_belongs_to
+from ..outcome import ExecContext, Outcome
+from . import record as cloud_record
+from .adapter import CloudAdapter, CloudError
+from .common import cluster_resource, describe, exec_error, listings
+from .record import down_requested, open_clusters, save, stop_requested
+from .spend import adopt_listed, reconcile
+from .task import cluster_prefix, label_belongs_to
 
 NAME_LIMIT = 200
 MAX_RESOURCES = 200

@@ -8,17 +8,16 @@ sweep lives in .ml-metaopt/sweeps/<identity>/cloud.json (schema cloud-sweep-reco
 """
 from __future__ import annotations
 
-from . import cloud_record
-from .cloud_adapter import CloudAdapter
-from .cloud_record import record_lock
-from .outcome import ExecContext, Outcome
-from .records import RecordError
-from .skypilot_common import default_adapter, live_resources
-from .skypilot_launch import refusal, run_launch, workdir
-from .skypilot_poll import run_poll
-from .skypilot_task import (WANDB_SECRET, agent_run_count, cluster_name, cluster_prefix, task_config,
-                            validate_task_config)
-from .skypilot_teardown import run_teardown
+from ..outcome import ExecContext, Outcome
+from ..records import RecordError
+from . import record as cloud_record
+from .adapter import CloudAdapter
+from .common import default_adapter, live_resources
+from .launch import refusal, run_launch, workdir
+from .poll import run_poll
+from .record import record_lock
+from .task import WANDB_SECRET, agent_run_count, cluster_name, cluster_prefix, task_config, validate_task_config
+from .teardown import run_teardown
 
 PLACEHOLDER_SWEEP_ID = "<sweep-id>"
 

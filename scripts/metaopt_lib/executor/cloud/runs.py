@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime
 import math
 
-from .cloud_adapter import RunInfo
+from .adapter import RunInfo
 
 # W&B spells sweep states in upper case (RUNNING, FINISHED, ...); compared case-insensitively.
 SWEEP_STATES = {"pending": "pending", "running": "running", "paused": "paused", "finished": "finished",
@@ -21,7 +21,7 @@ def normalized_sweep_state(raw: str) -> str | None:
 
 
 def status_after_agents_gone(finished: int, run_cap: int) -> tuple:
-    """How a sweep ends when W&B still says running but no agent is left to run it (see skypilot_poll)."""
+    """How a sweep ends when W&B still says running but no agent is left to run it (see cloud/poll.py)."""
     if finished >= run_cap:
         return "finished", "run_cap"
     if finished > 0:

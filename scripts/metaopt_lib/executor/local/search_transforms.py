@@ -11,8 +11,8 @@ import math
 from dataclasses import dataclass
 from statistics import NormalDist
 
-from ..contract.check_util import is_number
-from ..contract.issues import Issue
+from ...contract.check_util import is_number
+from ...contract.issues import Issue
 
 # Normal-family parameters are searched over their CDF quantile; inv_cdf is infinite at 0 and 1.
 QUANTILE_LOW = 1e-6
