@@ -28,7 +28,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from metaopt_lib.contract.conventions import EXIT_INVALID, EXIT_OK, EXIT_USAGE  # noqa: E402 (needs no package)
 
 try:
-    from metaopt_lib import preflight  # noqa: E402
+    from metaopt_lib.preflight import checks as preflight  # noqa: E402
 except ImportError as exc:  # PyYAML or jsonschema missing: still answer with a JSON report
     preflight, IMPORT_ERROR = None, exc
 else:

@@ -70,8 +70,8 @@ class DocumentedTablesMatchTheirSources(unittest.TestCase):
         self.assertEqual(list(ACTION_KINDS), progress["properties"]["action"]["properties"]["kind"]["enum"])
 
     def test_every_preflight_check_is_described(self):
-        from metaopt_lib.preflight import CHECK_ORDER
-        from metaopt_lib.preflight_catalog import CHECK_DESCRIPTIONS
+        from metaopt_lib.preflight.checks import CHECK_ORDER
+        from metaopt_lib.preflight.catalog import CHECK_DESCRIPTIONS
         self.assertEqual(list(CHECK_DESCRIPTIONS), list(CHECK_ORDER))
 
 

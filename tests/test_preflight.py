@@ -17,7 +17,7 @@ import yaml
 
 import support
 import preflight as preflight_cli
-from metaopt_lib import preflight as lib
+from metaopt_lib.preflight import checks as lib
 from metaopt_lib.contract import campaign as campaign_lib
 from metaopt_lib.contract import validation
 from metaopt_lib.contract.paths import CAMPAIGN_FILE, PREFLIGHT_FILE

@@ -65,8 +65,8 @@ def action_kinds() -> str:
 
 
 def preflight_checks() -> str:
-    from .preflight import BACKEND_CHECKS, CHECK_ORDER
-    from .preflight_catalog import CHECK_DESCRIPTIONS
+    from .preflight.checks import BACKEND_CHECKS, CHECK_ORDER
+    from .preflight.catalog import CHECK_DESCRIPTIONS
     rows = []
     for name in CHECK_ORDER:
         backends = [b for b, names in BACKEND_CHECKS.items() if name in names] or ["all"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from .preflight_results import fail as _fail, passed as _pass
+from .results import fail as _fail, passed as _pass
 
 
 def check_wandb_api_key(environ, home):

@@ -19,15 +19,14 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from .contract import campaign as campaign_lib
-from .contract import validation
-from .contract.atomic_io import write_json_atomic
-from .contract.clock import format_time
-from .contract.issues import ContractError
-from .contract.paths import CAMPAIGN_FILE, PREFLIGHT_FILE
-from .contract.paths import SKILL_ROOT
-from .preflight_credentials import check_vast_credentials, check_wandb_api_key
-from .preflight_results import fail as _fail, line, passed as _pass
+from ..contract import campaign as campaign_lib
+from ..contract import validation
+from ..contract.atomic_io import write_json_atomic
+from ..contract.clock import format_time
+from ..contract.issues import ContractError
+from ..contract.paths import CAMPAIGN_FILE, PREFLIGHT_FILE, SKILL_ROOT
+from .credentials import check_vast_credentials, check_wandb_api_key
+from .results import fail as _fail, line, passed as _pass
 
 EXECUTOR_SCRIPT = "scripts/skypilot_wandb_worker.py"
 MIN_PYTHON = (3, 10)
