@@ -22,7 +22,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from metaopt_lib.contract.conventions import EXIT_INVALID, EXIT_OK  # noqa: E402
-from metaopt_lib.docsync import sync  # noqa: E402
+from metaopt_lib.docs.docsync import sync  # noqa: E402
 
 FIX_HINT = "run python3 scripts/sync_docs.py"
 

@@ -12,7 +12,7 @@ import sync_docs
 
 from metaopt_lib.contract import machine, schemas
 from metaopt_lib.contract.conventions import EXIT_CODES
-from metaopt_lib.docgen import BLOCKS
+from metaopt_lib.docs.docgen import BLOCKS
 
 REFERENCES = support.ROOT / "references"
 REFERENCE_FILES = ["state-machine.md", "control-protocol.md", "contracts.md", "backend-contract.md",
@@ -50,7 +50,7 @@ class GeneratedBlocks(unittest.TestCase):
             self.assertEqual(doc.read_text(encoding="utf-8"), text)
 
     def test_unknown_and_unterminated_blocks_are_reported(self):
-        from metaopt_lib.docsync import render
+        from metaopt_lib.docs.docsync import render
         _, problems = render("<!-- BEGIN GENERATED: nope -->\nx\n<!-- END GENERATED -->\n", {})
         self.assertEqual(problems, ["unknown generated block 'nope'"])
         _, problems = render("<!-- BEGIN GENERATED: states -->\nx\n", {"states": ""})

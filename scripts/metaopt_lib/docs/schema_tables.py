@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import json
 
-from .contract import schemas
+from ..contract import schemas
 
 MAX_DEPTH = 4
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 import re
 
 from .docgen import BLOCKS
-from .contract.paths import REFERENCES_DIR, SKILL_ROOT
+from ..contract.paths import REFERENCES_DIR, SKILL_ROOT
 
 BEGIN = "<!-- BEGIN GENERATED: {name} -->"
 END = "<!-- END GENERATED -->"

@@ -5,11 +5,11 @@ import json
 
 import yaml
 
-from .contract import machine, schemas
-from .contract.conventions import EXIT_CODES
-from .contract.paths import REFERENCES_DIR, SKILL_ROOT
-from .contract.rules import RULES
-from .executor.local.search_space import mapping_table_markdown
+from ..contract import machine, schemas
+from ..contract.conventions import EXIT_CODES
+from ..contract.paths import REFERENCES_DIR, SKILL_ROOT
+from ..contract.rules import RULES
+from ..executor.local.search_space import mapping_table_markdown
 from .schema_tables import field_table
 
 HASH_VECTORS_FILE = REFERENCES_DIR / "hash-test-vectors.json"
@@ -60,13 +60,13 @@ def state_work() -> str:
 
 
 def action_kinds() -> str:
-    from .control.actions import ACTION_KINDS
+    from ..control.actions import ACTION_KINDS
     return _table(("`action.kind`", "what the host does"), [(f"`{k}`", v) for k, v in ACTION_KINDS.items()])
 
 
 def preflight_checks() -> str:
-    from .preflight.checks import BACKEND_CHECKS, CHECK_ORDER
-    from .preflight.catalog import CHECK_DESCRIPTIONS
+    from ..preflight.checks import BACKEND_CHECKS, CHECK_ORDER
+    from ..preflight.catalog import CHECK_DESCRIPTIONS
     rows = []
     for name in CHECK_ORDER:
         backends = [b for b, names in BACKEND_CHECKS.items() if name in names] or ["all"]
