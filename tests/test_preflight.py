@@ -17,13 +17,14 @@ import yaml
 
 import support
 import preflight as preflight_cli
-from metaopt_lib.preflight import checks as lib
 from metaopt_lib.contract import campaign as campaign_lib
 from metaopt_lib.contract import validation
 from metaopt_lib.contract.paths import CAMPAIGN_FILE, PREFLIGHT_FILE
+from metaopt_lib.contract.redaction import REDACTED
 from metaopt_lib.control import driver, engine
 from metaopt_lib.control.state_store import CampaignDir
 from metaopt_lib.handoffs import load_campaign
+from metaopt_lib.preflight import checks as lib
 
 NOW = "2026-11-22T09:00:00Z"
 SENTINEL = "sentinel-wandb-key-0123456789abcdef"
@@ -222,7 +223,7 @@ class SecretsTest(PreflightCase):
         artifact = self.run_preflight(environ={"WANDB_API_KEY": SENTINEL}).artifact
         self.assertEqual(artifact["status"], "FAILED")
         self.assertNotIn(SENTINEL, json.dumps(artifact))
-        self.assertIn("[redacted]", json.dumps(artifact))
+        self.assertIn(REDACTED, json.dumps(artifact))
 
     def test_the_cli_never_prints_or_writes_the_key(self):
         self.write_project(campaign_document(compute=SKYPILOT))

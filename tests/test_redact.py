@@ -1,11 +1,13 @@
-"""Secrets never leave the executor: env-var values and well-known credential shapes are redacted."""
+"""The one redaction rule of the skill: env-var values and well-known credential shapes become [REDACTED],
+with one marker everywhere."""
 from __future__ import annotations
 
+import re
 import time
 import unittest
 
-import support  # noqa: F401
-from metaopt_lib.executor.redact import REDACTED, Redactor, looks_secret, redact, secret_values
+import support
+from metaopt_lib.contract.redaction import REDACTED, Redactor, looks_secret, redact, secret_values
 
 WANDB_LEGACY = "0123456789abcdef0123456789abcdef01234567"
 # The shape W&B issues since wandb 0.22.3 (86 characters); made-up characters.
@@ -124,6 +126,32 @@ class RedactorTest(unittest.TestCase):
 
     def test_empty_secrets_are_ignored(self):
         self.assertEqual(Redactor(["", "value-12345"]).text("abc value-12345"), f"abc {REDACTED}")
+
+    def test_a_document_is_redacted_at_every_depth_and_only_changed_strings_are_post_processed(self):
+        redactor = Redactor(["hub-secret-1"])
+        document = {"a": ["x hub-secret-1", {"b": "login " + WANDB_LEGACY}], "n": 3, "ok": "plain", "none": None}
+        seen = []
+        hidden = redactor.document(document, on_change=lambda text: seen.append(text) or text.upper())
+        self.assertEqual(hidden, {"a": [f"X {REDACTED}", {"b": f"LOGIN {REDACTED}"}], "n": 3, "ok": "plain",
+                                  "none": None})
+        self.assertEqual(seen, [f"x {REDACTED}", f"login {REDACTED}"])
+        self.assertEqual(document["a"][0], "x hub-secret-1", "the input is left as it was")
+
+
+class OneRuleTest(unittest.TestCase):
+    def test_no_other_redaction_marker_is_written_anywhere_in_the_library(self):
+        marker = re.compile(r"[<\[(]redacted[>\])]", re.IGNORECASE)
+        for path in sorted((support.SCRIPTS / "metaopt_lib").rglob("*.py")):
+            text = path.read_text(encoding="utf-8").replace(REDACTED, "")
+            with self.subTest(module=path.name):
+                self.assertIsNone(marker.search(text), f"{path}: a second redaction marker")
+
+    def test_cloud_messages_use_the_same_rule(self):
+        from metaopt_lib.executor.cloud.common import one_line
+
+        message = one_line(f"launch failed\n  WANDB_API_KEY=env-secret-9 and a token {WANDB_V1}",
+                           {"WANDB_API_KEY": "env-secret-9"})
+        self.assertEqual(message, f"launch failed WANDB_API_KEY={REDACTED} and a token {REDACTED}")
 
 
 class RedactCostTest(unittest.TestCase):

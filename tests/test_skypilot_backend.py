@@ -15,6 +15,7 @@ from unittest import mock
 import support  # noqa: F401
 from cloud_fake import FakeClock, FakeCloud, SimulatedCrash
 from metaopt_lib.contract import validation
+from metaopt_lib.contract.redaction import REDACTED
 from metaopt_lib.executor import core
 from metaopt_lib.executor.cloud import backend as skypilot_backend, record as cloud_record, task as skypilot_task
 from metaopt_lib.executor.cloud.adapter import CloudError
@@ -514,7 +515,7 @@ class Safety(unittest.TestCase):
         p.clock.advance(hours=1)
         outputs.append(p.run(p.poll_directive(sweep_id)))
         outputs.append(p.run(p.teardown_directive(sweep_id)))
-        self.assertIn("<redacted>", outputs[0]["error"]["message"])
+        self.assertIn(REDACTED, outputs[0]["error"]["message"])
         for output in outputs:
             self.assertNotIn(SECRET, json.dumps(output))
         files = [f for f in p.root.rglob("*") if f.is_file()]

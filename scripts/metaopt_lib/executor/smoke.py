@@ -17,7 +17,7 @@ from pathlib import Path
 from ..contract.paths import METAOPT_DIR_NAME
 from .outcome import ExecContext, ExecError, Outcome, one_line
 from .process_group import has_exited, kill_session, start_in_new_session
-from .redact import Redactor, secret_values
+from ..contract.redaction import Redactor, secret_values
 
 SMOKE_AREA = "smoke"
 LINE_MAX_CHARS = 2000  # executor-result outputTail item maxLength

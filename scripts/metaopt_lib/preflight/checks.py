@@ -25,6 +25,7 @@ from ..contract.atomic_io import write_json_atomic
 from ..contract.clock import format_time
 from ..contract.issues import ContractError
 from ..contract.paths import CAMPAIGN_FILE, PREFLIGHT_FILE, SKILL_ROOT
+from ..contract.redaction import Redactor, secret_values
 from .credentials import check_vast_credentials, check_wandb_api_key
 from .results import fail as _fail, line, passed as _pass
 
@@ -32,7 +33,6 @@ EXECUTOR_SCRIPT = "scripts/skypilot_wandb_worker.py"
 MIN_PYTHON = (3, 10)
 RUNTIME_PACKAGES = (("PyYAML", "yaml"), ("jsonschema", "jsonschema"))
 FULL_IMPORT = frozenset({"sky"})  # find_spec does not prove these work: import them (slow, so only when needed)
-SECRET_ENV = ("WANDB_API_KEY", "VAST_API_KEY", "VASTAI_API_KEY")
 CHECK_ORDER = ("campaign-valid", "python-version", "runtime-packages", "project-program", "smoke-command",
                "executor-present", "optuna-importable", "wandb-importable", "skypilot-importable",
                "wandb-api-key", "skypilot-vast-credentials")
@@ -169,7 +169,7 @@ def run(project_root, *, importable=None, executor_exists=None, version_info=Non
     document, issues = validation.load_and_validate("campaign", root / CAMPAIGN_FILE, label=CAMPAIGN_FILE)
     valid = document is not None and not issues
     backend = campaign_lib.apply_defaults(document)["compute"]["backend"] if valid else None
-    secrets = [environ.get(k, "") for k in SECRET_ENV]
+    secrets = secret_values(environ)
     results = {"campaign-valid": check_campaign_valid(issues, secrets),
                "python-version": check_python_version(version_info or sys.version_info),
                "runtime-packages": check_runtime_packages(importable),
@@ -249,16 +249,6 @@ def _campaign_check(name, root, document, backend, importable, environ, home):
 
 
 def _redact(value, secrets):
-    """Replace every secret value (at least 6 characters) that slipped into a string."""
-    secrets = [s for s in secrets if len(s) >= 6]
-    if isinstance(value, str):
-        redacted = value
-        for secret in secrets:
-            redacted = redacted.replace(secret, "[redacted]")
-        return value if redacted == value else line(redacted)
-    if isinstance(value, list):
-        return [_redact(v, secrets) for v in value]
-    if isinstance(value, dict):
-        return {k: _redact(v, secrets) for k, v in value.items()}
-    return value
+    """Every secret (the keys' values, and credential shapes) that slipped into a string, hidden."""
+    return Redactor(secrets).document(value, on_change=line)
 

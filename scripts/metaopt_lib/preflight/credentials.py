@@ -9,15 +9,15 @@ from .results import fail as _fail, passed as _pass
 
 def check_wandb_api_key(environ, home):
     if environ.get("WANDB_API_KEY", "").strip():
-        return _pass("wandb-api-key", "W&B API key: present (WANDB_API_KEY)")
+        return _pass("wandb-api-key", "W&B API key present (WANDB_API_KEY)")
     netrc = Path(environ.get("NETRC") or home / ".netrc")
     try:
         text = netrc.read_text(encoding="utf-8", errors="replace")
     except OSError:
         text = ""
     if re.search(r"(?m)\bmachine\s+api\.wandb\.ai\b", text):
-        return _pass("wandb-api-key", "W&B API key: present (netrc entry for api.wandb.ai)")
-    return _fail("wandb-api-key", "W&B API key: missing (no WANDB_API_KEY, no netrc entry for api.wandb.ai)",
+        return _pass("wandb-api-key", "W&B API key present (netrc entry for api.wandb.ai)")
+    return _fail("wandb-api-key", "W&B API key missing (no WANDB_API_KEY, no netrc entry for api.wandb.ai)",
                  "Run wandb login (it writes ~/.netrc), or set WANDB_API_KEY where the campaign runs.")
 
 
@@ -28,6 +28,6 @@ def check_vast_credentials(home):
     except OSError:
         present = False
     if present:
-        return _pass("skypilot-vast-credentials", "Vast.ai API key (~/.config/vastai/vast_api_key): present")
-    return _fail("skypilot-vast-credentials", "Vast.ai API key (~/.config/vastai/vast_api_key): missing",
+        return _pass("skypilot-vast-credentials", "Vast.ai API key present (~/.config/vastai/vast_api_key)")
+    return _fail("skypilot-vast-credentials", "Vast.ai API key missing (~/.config/vastai/vast_api_key)",
                  "Create an API key at cloud.vast.ai, run vastai set api-key with it, then sky check vast.")

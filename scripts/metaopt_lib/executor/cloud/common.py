@@ -2,19 +2,13 @@
 redaction of every message, listings that never read a failure as "nothing", and stopping things."""
 from __future__ import annotations
 
-import re
 from typing import Mapping
 
+from ...contract.redaction import Redactor, secret_values
 from ..outcome import ExecContext, ExecError
 from ..outcome import one_line as outcome_one_line
 from .adapter import CloudAdapter, CloudError
 from .record import down_requested, open_clusters, save, stop_requested
-from .task import WANDB_SECRET
-
-# Environment variables whose values never appear in a result, record or log line.
-_SECRET_NAME = re.compile(r"(KEY|TOKEN|SECRET|PASSWORD)$")
-_MIN_SECRET_LENGTH = 8
-
 
 def default_adapter(ctx: ExecContext) -> CloudAdapter:
     from .real import RealCloudAdapter
@@ -22,17 +16,9 @@ def default_adapter(ctx: ExecContext) -> CloudAdapter:
     return RealCloudAdapter(ctx.env)
 
 
-def secret_values(env: Mapping[str, str]) -> list:
-    return [value for name, value in env.items()
-            if (name == WANDB_SECRET or _SECRET_NAME.search(name)) and value and len(value) >= _MIN_SECRET_LENGTH]
-
-
 def one_line(text: str, env: Mapping[str, str]) -> str:
-    """`text` as one line of at most 300 characters with every secret value of `env` redacted."""
-    text = " ".join(str(text).split())
-    for value in secret_values(env):
-        text = text.replace(value, "<redacted>")
-    return outcome_one_line(text)
+    """`text` as one line of at most 300 characters with every secret (of `env`, or by its shape) redacted."""
+    return outcome_one_line(Redactor(secret_values(env)).text(" ".join(str(text).split())))
 
 
 def exec_error(code: str, message: str, retryable: bool, ctx: ExecContext) -> ExecError:

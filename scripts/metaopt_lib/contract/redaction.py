@@ -1,4 +1,5 @@
-"""Keeping secrets out of anything the executor writes: results, logs, reports.
+"""The one redaction rule: what counts as a secret, and how it is hidden ([REDACTED]) in anything
+the skill writes or prints (executor results, smoke output, cloud messages, the preflight artifact).
 
 Two nets: the literal values of secret-looking environment variables, and the shapes of well-known
 credentials even when they never passed through the environment.
@@ -100,6 +101,18 @@ class Redactor:
 
     def lines(self, values: Iterable[str]) -> list[str]:
         return [self.text(v) for v in values]
+
+    def document(self, value, on_change=None):
+        """A copy of a JSON value with every string redacted; on_change(text) post-processes the strings
+        that changed (for example to keep them one line within a length bound)."""
+        if isinstance(value, str):
+            hidden = self.text(value)
+            return value if hidden == value else (on_change(hidden) if on_change else hidden)
+        if isinstance(value, list):
+            return [self.document(v, on_change) for v in value]
+        if isinstance(value, dict):
+            return {k: self.document(v, on_change) for k, v in value.items()}
+        return value
 
 
 def _spans(text: str, secrets: Sequence[str]) -> list[tuple[int, int]]:
