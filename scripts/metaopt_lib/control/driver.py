@@ -7,11 +7,12 @@ from ..contract import machine, validation
 from ..contract.campaign import apply_defaults, identity_hash, runtime_config_hash
 from ..contract.clock import format_time
 from ..contract.issues import ContractError
+from ..contract.locks import Busy
 from ..contract.paths import CAMPAIGN_FILE, PREFLIGHT_FILE
 from ..handoffs import HANDOFFS
 from ..handoffs.common import Inputs, ResultInput, hook_text
 from . import actions, engine, mechanical
-from .state_store import Busy, CampaignDir, state_digest
+from .state_store import CampaignDir, state_digest
 
 RESULT_KIND = {"metaopt-ideation-worker": "ideation-result", "metaopt-selection-worker": "selection-result",
                "metaopt-analysis-worker": "analysis-result"}

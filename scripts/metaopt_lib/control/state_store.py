@@ -6,7 +6,6 @@ Layout under <project>/.ml-metaopt/: state.json, journal.jsonl, lock, tasks/ dir
 from __future__ import annotations
 
 import errno
-import fcntl
 import hashlib
 import json
 import os
@@ -16,11 +15,8 @@ from ..contract import validation
 from ..contract.atomic_io import write_json_atomic, write_text_atomic
 from ..contract.campaign import canonical_json
 from ..contract.issues import ContractError, Issue
+from ..contract.locks import FileLock
 from ..contract.paths import METAOPT_DIR_NAME
-
-
-class Busy(Exception):
-    """Another process holds the campaign's writer lock."""
 
 
 class CampaignDir:
@@ -29,27 +25,15 @@ class CampaignDir:
         self.dir = self.root / METAOPT_DIR_NAME
         self.state_path = self.dir / "state.json"
         self.journal_path = self.dir / "journal.jsonl"
-        self._lock_fd = None
+        self._lock = FileLock(self.dir / "lock")
 
     # -- lock -------------------------------------------------------------------------------------
     def lock(self):
         """Take the single-writer lock without waiting; raises Busy when another writer holds it."""
-        self.dir.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.dir / "lock", os.O_RDWR | os.O_CREAT, 0o644)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError as exc:
-            os.close(fd)
-            if exc.errno in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
-                raise Busy(str(self.dir)) from None
-            raise
-        self._lock_fd = fd
+        self._lock.acquire(wait=False)
 
     def unlock(self):
-        if self._lock_fd is not None:
-            fcntl.flock(self._lock_fd, fcntl.LOCK_UN)
-            os.close(self._lock_fd)
-            self._lock_fd = None
+        self._lock.release()
 
     def __enter__(self):
         self.lock()

@@ -2,12 +2,12 @@
 (and by the detached local runner), so every read is validated by its schema like any other input."""
 from __future__ import annotations
 
-import fcntl
 from pathlib import Path
 
 from ..contract.atomic_io import write_json_atomic
 from ..contract.issues import ContractError, Issue, sort_issues
 from ..contract.loaders import load_document
+from ..contract.locks import FileLock
 from ..contract.schemas import schema_issues
 
 
@@ -46,20 +46,6 @@ def write_record(path, schema_name: str, document: dict) -> None:
     write_json_atomic(path, document)
 
 
-class SweepLock:
-    """An exclusive flock on `path` for a with-block: serializes executor runs on one sweep, so a poll
-    and a teardown never interleave their reads and writes."""
-
-    def __init__(self, path):
-        self._path = Path(path)
-        self._handle = None
-
-    def __enter__(self):
-        self._path.parent.mkdir(parents=True, exist_ok=True)
-        self._handle = open(self._path, "a+")
-        fcntl.flock(self._handle, fcntl.LOCK_EX)
-        return self
-
-    def __exit__(self, *exc):
-        fcntl.flock(self._handle, fcntl.LOCK_UN)
-        self._handle.close()
+# An exclusive lock for a with-block: serializes executor runs on one sweep, so a poll and a teardown
+# never interleave their reads and writes.
+SweepLock = FileLock
