@@ -3,13 +3,17 @@
 launch_sweep, poll_sweep, teardown) and writes its executor result to the directive's result_path.
 
 Usage:
-  python3 scripts/skypilot_wandb_worker.py run --project-root DIR --directive FILE [--dry-run]
+  python3 scripts/skypilot_wandb_worker.py run --project-root DIR --directive FILE [--wait-limit SECONDS]
+                                             [--dry-run]
 
 The backend is the directive's (compute.backend): local (this machine; needs optuna) or skypilot
 (W&B + SkyPilot + Vast.ai; needs wandb and skypilot). Running the same directive twice is safe: a
 launch reconnects to the sweep with the same identity instead of starting a second one, and a
 finished smoke test, launch or teardown answers from the result it already wrote.
+A poll may wait for its sweep to end before it answers, up to the directive's max_wait_seconds (the
+local backend answers as soon as its runner has finished); --wait-limit lowers that bound.
 --dry-run validates the directive and prints what would be done, changing nothing.
+One executor at a time carries out a directive: a second run of the same one waits for the first.
 
 Prints one JSON document on stdout (the executor result, the dry-run plan, or why the directive was
 refused); diagnostics go to stderr.
@@ -38,6 +42,16 @@ class _Parser(argparse.ArgumentParser):
         raise SystemExit(EXIT_USAGE)
 
 
+def _seconds(text):
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0 <= value <= 3600:
+        raise argparse.ArgumentTypeError(f"not a number of seconds between 0 and 3600: {text}")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="skypilot_wandb_worker.py", description="Run one executor directive and write its "
                      "result. Exit 0 ok, 1 failed, 2 usage.")
@@ -45,6 +59,8 @@ def build_parser() -> argparse.ArgumentParser:
     run = commands.add_parser("run", help="carry out one directive")
     run.add_argument("--project-root", required=True, help="the project directory (holds .ml-metaopt/)")
     run.add_argument("--directive", required=True, help="the directive JSON file")
+    run.add_argument("--wait-limit", type=_seconds, metavar="SECONDS",
+                     help="wait at most this long in a poll for the sweep to end (default: the directive's bound)")
     run.add_argument("--dry-run", action="store_true", help="validate and print the plan; change nothing")
     runner = commands.add_parser("local-runner", help="internal: the detached local sweep runner")
     runner.add_argument("--sweep-dir", required=True, help=argparse.SUPPRESS)
@@ -67,7 +83,7 @@ def main(argv=None, out=None) -> int:
     root = Path(opts.project_root)
     if not root.is_dir():
         parser.error(f"--project-root: not a directory: {opts.project_root}")
-    ctx = ExecContext(root.resolve())
+    ctx = ExecContext(root.resolve(), wait_limit=opts.wait_limit)
     try:
         code, document = core.run(opts.directive, ctx, dry_run=opts.dry_run)
     except core.DirectiveRefused as exc:

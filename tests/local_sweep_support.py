@@ -2,6 +2,7 @@
 for one sweep, and waiting on conditions (with a deadline, never a blind sleep)."""
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import shutil
@@ -81,7 +82,7 @@ class Project:
             "wandb": {"entity": "lab", "project": "quad"},
             "local": {"hourly_cost_usd": hourly, "max_wall_clock_minutes": wall_minutes, "repo": "repo"}})
 
-    def poll_directive(self, budget=(10, 0), recorded=0.0) -> dict:
+    def poll_directive(self, budget=(10, 0), recorded=0.0, max_wait=0) -> dict:
         cap, spent = budget
         return self._directive("poll_sweep", {
             "sweep_identity": IDENTITY, "sweep_id": f"local-{IDENTITY}", "backend": "local",
@@ -89,7 +90,7 @@ class Project:
             "budget": {"max_budget_usd": cap, "spent_usd": spent, "remaining_usd": round(max(0, cap - spent), 6)},
             "recorded_sweep_spend_usd": recorded,
             "objective": {"metric": "loss", "direction": "minimize", "improvement_threshold": 0.0},
-            "poll_attempt": 1})
+            "poll_attempt": 1, "max_wait_seconds": max_wait})
 
     def teardown_directive(self) -> dict:
         return self._directive("teardown", {"sweep_identity": IDENTITY, "sweep_id": f"local-{IDENTITY}",
@@ -104,11 +105,11 @@ class Project:
         write_record(self.files.spec, SPEC_SCHEMA, spec)
         return self.run(directive)
 
-    def run(self, directive) -> dict:
+    def run(self, directive, wait_limit=None) -> dict:
         """Run a directive through the executor core exactly as the CLI does; returns the result."""
         path = self.root / f"{directive['directive_id']}.directive.json"
         path.write_text(json.dumps(directive))
-        code, result = core.run(path, self.ctx)
+        code, result = core.run(path, dataclasses.replace(self.ctx, wait_limit=wait_limit))
         assert (code == 0) == (result["status"] == "ok")
         written = json.loads((self.root / directive["result_path"]).read_text())
         assert written == result

@@ -5,6 +5,7 @@ import io
 import json
 import os
 import sys
+import threading
 import unittest
 from contextlib import redirect_stderr
 from unittest import mock
@@ -12,6 +13,7 @@ from unittest import mock
 import support  # noqa: F401
 from local_sweep_support import Project
 from metaopt_lib.contract import validation
+from metaopt_lib.contract.locks import FileLock
 
 sys.path.insert(0, str(support.SCRIPTS))
 import skypilot_wandb_worker  # noqa: E402
@@ -45,6 +47,28 @@ class ExecutorCliTest(unittest.TestCase):
     def smoke(self, command):
         return self.project._directive("run_smoke_test", {"command": command, "working_dir": "repo",
                                                           "timeout_seconds": 60, "max_output_lines": 20})
+
+    def test_a_second_executor_on_the_same_directive_waits_for_the_first(self):
+        directive = self.smoke("echo done")
+        path = self.write(directive)
+        result = self.root / directive["result_path"]
+        held = FileLock(path, create=False).acquire(wait=False)  # as an executor carrying it out holds it
+        worker = threading.Thread(target=cli, args=("run", "--project-root", str(self.root), "--directive", path))
+        worker.start()
+        worker.join(timeout=1.0)
+        self.assertTrue(worker.is_alive(), "the second executor did not wait for the first")
+        self.assertFalse(result.exists())
+        held.release()
+        worker.join(timeout=120)
+        self.assertFalse(worker.is_alive())
+        self.assertEqual(json.loads(result.read_text())["status"], "ok")
+
+    def test_wait_limit_must_be_a_number_of_seconds(self):
+        for value in ("-1", "nan", "soon", "99999"):
+            with self.subTest(value=value):
+                code, document, err = self.run_cli(self.project.poll_directive(), "--wait-limit", value)
+                self.assertEqual((code, document), (2, None))
+                self.assertIn("--wait-limit", err)
 
     def test_usage_errors_exit_2_and_print_nothing_on_stdout(self):
         for args in ([], ["run"], ["run", "--project-root", str(self.root)], ["nope"],

@@ -145,6 +145,25 @@ class LocalSweepEndToEnd(unittest.TestCase):
         self.assertFalse(details["resources_live"])
         self.assertFalse(runner_alive(p.files), "a runner was started beyond the bound")
 
+    def test_a_poll_allowed_to_wait_answers_as_soon_as_the_sweep_has_ended(self):
+        p = self.project
+        p.run(p.launch_directive({"x": {"min": -1.0, "max": 1.0}, "epochs": {"value": 2}}, method="random",
+                                 run_cap=2, agents=1))
+        # Polled at once, the sweep is still running; a poll that may wait sees its end (a bound far
+        # beyond what the sweep takes, so the answer says the poll waited for the end, not the bound).
+        poll = p.run(p.poll_directive(max_wait=600))["details"]
+        self.assertEqual((poll["sweep_status"], poll["stop_reason"]), ("finished", "run_cap"))
+        self.assertEqual(poll["trials"]["finished"], 2)
+
+    def test_a_poll_never_waits_beyond_its_directive_or_the_callers_limit(self):
+        p = self.project
+        slow = {"epochs": {"value": 1000}, "epoch_seconds": {"value": 0.2}, "x": {"min": 0.0, "max": 1.0}}
+        p.run(p.launch_directive(slow, method="random", run_cap=2, agents=1))
+        self.assertEqual(p.run(p.poll_directive())["details"]["sweep_status"], "running")
+        limited = p.run(p.poll_directive(max_wait=600), wait_limit=0.5)["details"]
+        self.assertEqual(limited["sweep_status"], "running")
+        self.assertTrue(runner_alive(p.files))
+
     def test_launch_twice_reconnects_to_the_one_runner(self):
         p = self.project
         slow = {"epochs": {"value": 1000}, "epoch_seconds": {"value": 0.2}, "x": {"min": 0.0, "max": 1.0}}

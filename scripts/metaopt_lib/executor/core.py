@@ -8,6 +8,7 @@ from pathlib import Path
 from ..contract import validation
 from ..contract.atomic_io import write_json_atomic
 from ..contract.conventions import EXIT_INVALID, EXIT_OK
+from ..contract.locks import FileLock
 from .dependencies import MissingDependency
 from .outcome import ExecContext, ExecError, Outcome, one_line, timestamp
 from .records import RecordError
@@ -102,8 +103,11 @@ def run(directive_path, ctx: ExecContext, dry_run: bool = False,
             else backend_for(directive).plan(directive, ctx)
         return EXIT_OK, {"dry_run": True, "directive_id": directive["directive_id"], "type": directive["type"],
                          "plan": plan}
-    result = recorded_result(directive, ctx)
-    if result is None:
-        result = build_result(directive, execute(directive, ctx, smoke_limit_seconds), ctx)
-        write_json_atomic(Path(ctx.project_root) / directive["result_path"], result)
+    # One executor at a time per directive: a second run (a step that lost track of one still running,
+    # a host running the command twice) waits here, then answers from the first one's result.
+    with FileLock(directive_path, create=False):
+        result = recorded_result(directive, ctx)
+        if result is None:
+            result = build_result(directive, execute(directive, ctx, smoke_limit_seconds), ctx)
+            write_json_atomic(Path(ctx.project_root) / directive["result_path"], result)
     return (EXIT_OK if result["status"] == "ok" else EXIT_INVALID), result

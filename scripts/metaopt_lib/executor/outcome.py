@@ -63,14 +63,23 @@ def parse_timestamp(text: str) -> datetime.datetime:
 
 @dataclass
 class ExecContext:
-    """Where and when a directive runs. Tests inject `clock` and `env`; nothing else reads globals."""
+    """Where and when a directive runs. Tests inject `clock` and `env`; nothing else reads globals.
+
+    `wait_limit` caps how long a poll may wait for its sweep to end (the directive's
+    max_wait_seconds); None leaves the directive's own bound."""
 
     project_root: Path
     clock: Callable[[], datetime.datetime] = utc_now
     env: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
+    wait_limit: float | None = None
 
     def now(self) -> datetime.datetime:
         return self.clock()
+
+    def poll_wait_seconds(self, directive: dict) -> float:
+        """How long this poll may wait for the sweep to end before answering."""
+        allowed = float(directive["payload"].get("max_wait_seconds", 0))
+        return max(0.0, allowed if self.wait_limit is None else min(allowed, self.wait_limit))
 
     def sweep_dir(self, sweep_identity: str) -> Path:
         """The executor's own records of one sweep: .ml-metaopt/sweeps/<identity>/ (created on demand)."""

@@ -18,6 +18,7 @@ from .search_space import SearchSpaceError, plan_search
 from .sweep import SPEC_SCHEMA, SweepFiles, read_spec, read_status, runner_alive
 
 RUNNER_STOP_GRACE_SECONDS = 10.0
+POLL_WAIT_STEP_SECONDS = 0.2
 
 
 def _files(directive, ctx: ExecContext) -> SweepFiles:
@@ -90,8 +91,21 @@ def launch(directive, ctx: ExecContext) -> Outcome:
 
 def poll(directive, ctx: ExecContext) -> Outcome:
     files = _files(directive, ctx)
+    wait_for_the_end(files, ctx.poll_wait_seconds(directive))
     with SweepLock(files.executor_lock):
         return poll_details(directive, ctx, files, stop_everything)
+
+
+def wait_for_the_end(files: SweepFiles, seconds: float) -> None:
+    """Hold the poll open for up to `seconds` while the runner works, so the end of a sweep is seen at
+    once; return as soon as the runner has stopped (finished, stopped at a cap, or died: the poll then
+    restarts it) or a stop was requested."""
+    deadline = time.monotonic() + seconds
+    while runner_alive(files) and not files.stop_request.exists():
+        left = deadline - time.monotonic()
+        if left <= 0:
+            return
+        time.sleep(min(POLL_WAIT_STEP_SECONDS, left))
 
 
 def stop_everything(files: SweepFiles, moment: str) -> list:

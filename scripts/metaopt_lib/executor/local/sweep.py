@@ -1,10 +1,10 @@
 """Where one local sweep keeps its files, and the checks every reader of them shares."""
 from __future__ import annotations
 
-import fcntl
 from dataclasses import dataclass
 from pathlib import Path
 
+from ...contract.locks import Busy, FileLock, is_locked
 from ..records import read_record
 
 SPEC_SCHEMA = "local-sweep"
@@ -70,23 +70,12 @@ def read_status(files: SweepFiles) -> dict | None:
 
 def runner_alive(files: SweepFiles) -> bool:
     """True while a runner holds the sweep's runner lock (immune to pid reuse, unlike a pid check)."""
-    if not files.runner_lock.exists():
-        return False
-    with open(files.runner_lock, "a+") as handle:
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            return True
-        fcntl.flock(handle, fcntl.LOCK_UN)
-        return False
+    return is_locked(files.runner_lock)
 
 
 def hold_runner_lock(files: SweepFiles):
-    """Take the runner lock for the life of this process; returns the open handle, or None if held."""
-    handle = open(files.runner_lock, "a+")
+    """Take the runner lock for the life of this process; returns the held lock, or None if held."""
     try:
-        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        handle.close()
+        return FileLock(files.runner_lock).acquire(wait=False)
+    except Busy:
         return None
-    return handle
