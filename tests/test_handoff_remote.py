@@ -355,12 +355,16 @@ class DirectiveAttempts(HandoffCase):
 
 class RequestPoll(HandoffCase):
     def test_poll_waits_for_the_interval_with_backoff_after_errors(self):
+        # A cloud poll answers at once, so polls are spaced by the interval; a local poll waited for
+        # the sweep's end itself (max_wait_seconds), so the next one is due at once. Failures back off.
         last = "2026-11-22T11:30:00Z"
-        cases = [(0, "2026-11-22T11:30:30Z", True), (0, "2026-11-22T11:31:00Z", False),
-                 (2, "2026-11-22T11:33:59Z", True), (2, "2026-11-22T11:34:00Z", False)]
-        for failures, now, waits in cases:
-            with self.subTest(failures=failures, now=now):
-                state = poll_state("request_poll", last_poll_at=last, poll_failures=failures)
+        cases = [("skypilot", 0, "2026-11-22T11:30:30Z", True), ("skypilot", 0, "2026-11-22T11:31:00Z", False),
+                 ("skypilot", 2, "2026-11-22T11:33:59Z", True), ("skypilot", 2, "2026-11-22T11:34:00Z", False),
+                 ("local", 0, "2026-11-22T11:30:00Z", False),
+                 ("local", 2, "2026-11-22T11:33:59Z", True), ("local", 2, "2026-11-22T11:34:00Z", False)]
+        for backend, failures, now, waits in cases:
+            with self.subTest(backend=backend, failures=failures, now=now):
+                state = poll_state("request_poll", last_poll_at=last, poll_failures=failures, backend=backend)
                 envelope, new = self.step(state, now=now)
                 due = add_seconds(last, POLL_INTERVAL_SECONDS * 2 ** failures)
                 if waits:
@@ -371,6 +375,8 @@ class RequestPoll(HandoffCase):
                 else:
                     [directive] = self.directives(envelope, "poll_sweep")
                     self.assertEqual(directive["payload"]["poll_attempt"], failures + 1)
+                    self.assertEqual(directive["payload"]["max_wait_seconds"],
+                                     POLL_INTERVAL_SECONDS if backend == "local" else 0)
 
     def test_every_poll_carries_the_remaining_budget_with_the_campaigns_cap(self):
         cases = {"campaign cap": (10, 9.45), "raised cap": (20, 19.45)}
@@ -386,7 +392,7 @@ class RequestPoll(HandoffCase):
                     "budget": {"max_budget_usd": cap, "spent_usd": 0.55, "remaining_usd": remaining},
                     "recorded_sweep_spend_usd": ledger_usd,
                     "objective": {"metric": "val_loss", "direction": "minimize", "improvement_threshold": 0.005},
-                    "poll_attempt": 1})
+                    "poll_attempt": 1, "max_wait_seconds": POLL_INTERVAL_SECONDS})
                 self.assertMoved(envelope, new, "WAIT_FOR_SWEEP", "gate_poll")
                 self.assertEqual(new["spend_ledger"]["max_budget_usd"], cap)
 

@@ -86,10 +86,24 @@ def _record_spend(builder, state, inputs, usd, complete) -> float:
     return total
 
 
+def poll_wait_seconds(sweep) -> int:
+    """How long a poll may wait for the sweep to end: a local poll watches its runner and answers as
+    soon as it stops; a cloud poll answers at once."""
+    return POLL_INTERVAL_SECONDS if sweep["backend"] == "local" else 0
+
+
+def poll_interval(sweep) -> int:
+    """Seconds from the last poll to the next: none after a good poll that waited for the end itself,
+    else the interval, doubled for each consecutive failure."""
+    if sweep["poll_failures"] == 0 and poll_wait_seconds(sweep) > 0:
+        return 0
+    return POLL_INTERVAL_SECONDS * 2 ** sweep["poll_failures"]
+
+
 def request_poll(state, campaign, inputs, builder):
     sweep = state["current_sweep"]
     if sweep["last_poll_at"] is not None:
-        due = add_seconds(sweep["last_poll_at"], POLL_INTERVAL_SECONDS * 2 ** sweep["poll_failures"])
+        due = add_seconds(sweep["last_poll_at"], poll_interval(sweep))
         if parse_time(inputs.now) < parse_time(due):
             return builder.wait([], due, f"Next poll of {sweep['sweep_identity']} is due at {due}; step again then.")
     builder.set("/spend_ledger/max_budget_usd", campaign["compute"]["max_budget_usd"])
@@ -102,7 +116,8 @@ def request_poll(state, campaign, inputs, builder):
         "sweep_identity": sweep["sweep_identity"], "sweep_id": sweep["sweep_id"], "backend": sweep["backend"],
         "idle_timeout_minutes": campaign["compute"]["idle_timeout_minutes"], "budget": budget,
         "recorded_sweep_spend_usd": recorded_sweep_spend(state, sweep["sweep_identity"]),
-        "objective": objective_of(campaign), "poll_attempt": sweep["poll_failures"] + 1})
+        "objective": objective_of(campaign), "poll_attempt": sweep["poll_failures"] + 1,
+        "max_wait_seconds": poll_wait_seconds(sweep)})
     return builder.advance("WAIT_FOR_SWEEP", "gate_poll", f"Poll {sweep['sweep_identity']} "
                            f"(${budget['remaining_usd']:g} of ${budget['max_budget_usd']:g} remains).")
 
