@@ -1,22 +1,30 @@
 #!/usr/bin/env python3
-"""Drive an ml-metaoptimization campaign one safe step at a time (the host loop in code).
+"""Drive an ml-metaoptimization campaign: each step does all the mechanical work it can and prints
+the one decision the host must act on.
 
 Usage:
-  python3 scripts/metaopt.py step   --project-root DIR [--json] [--now TIME]
+  python3 scripts/metaopt.py step   --project-root DIR [--json] [--max-wait SECONDS] [--no-executor] [--now TIME]
+  python3 scripts/metaopt.py resume --project-root DIR [--json] [--max-wait SECONDS] [--no-executor] [--now TIME]
   python3 scripts/metaopt.py status --project-root DIR [--json]
-  python3 scripts/metaopt.py resume --project-root DIR [--json] [--now TIME]
 
-step    picks the phase from state, runs the governing control agent, validates and applies its
-        envelope atomically, carries out the mechanical directives, and prints the single next
-        action: dispatch workers, run an executor command, wait until a time, or stop.
-status  prints where the campaign is (read-only).
+step    chains engine steps: runs the governing control agents, applies their envelopes atomically,
+        carries out mechanical directives, runs the executor (smoke test, launch, poll, teardown) as
+        a child process and sleeps through waits, until workers must be dispatched, the campaign
+        stopped, or --max-wait seconds (default 100) passed. Then it prints the action:
+        dispatch_workers, step (again), or stop.
 resume  continues a BLOCKED_CONFIG or BLOCKED_PROTOCOL campaign at its recorded resume point once
-        the cause is fixed, re-validating the campaign first.
+        the cause is fixed, then carries on as step does.
+status  prints where the campaign is and what the last steps did (read-only).
 
-With --json, stdout is one JSON document (references/schemas/step-output.schema.json for step
-and resume); without it, a short text for people. Exit codes: 0 ok, 1 the step could not run
-(invalid campaign or state, nothing changed; an error report is printed), 2 usage, 3 busy
-(another process holds the campaign's lock; nothing changed).
+--no-executor hands executor commands to the host (action run_executor) instead of starting them,
+for a host whose sandbox forbids a step from starting long-lived processes or reaching the network.
+--now TIME evaluates every time rule at that UTC time (replays and tests): the step then neither
+sleeps nor runs the executor.
+
+With --json, stdout is one compact JSON document (references/schemas/step-output.schema.json for
+step and resume); without it, a short text for people. Exit codes: 0 ok, 1 the step could not run
+(invalid campaign or state, nothing changed; an error report is printed), 2 usage, 3 busy (another
+process holds the campaign's lock; nothing changed).
 """
 from __future__ import annotations
 
@@ -29,26 +37,40 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from metaopt_lib.contract.clock import format_time, parse_time  # noqa: E402
 from metaopt_lib.contract.conventions import EXIT_BUSY, EXIT_INVALID, EXIT_OK  # noqa: E402
-from metaopt_lib.control import driver  # noqa: E402
+from metaopt_lib.control import driver, loop  # noqa: E402
 from metaopt_lib.control.text_views import render  # noqa: E402
 
-COMMANDS = {"step": driver.step, "status": driver.status, "resume": driver.resume}
+COMMANDS = ("resume", "status", "step")
 
 
 def build_parser():
-    parser = argparse.ArgumentParser(prog="metaopt.py", description="Drive a campaign one safe step at a time. "
+    parser = argparse.ArgumentParser(prog="metaopt.py", description="Drive a campaign: each step does the "
+                                     "mechanical work and prints the one action for the host. "
                                      "Exit 0 ok, 1 could not run (nothing changed), 2 usage, 3 busy.")
-    parser.add_argument("command", choices=sorted(COMMANDS), help="step, status or resume")
+    parser.add_argument("command", choices=COMMANDS, help="step, resume or status")
     parser.add_argument("--project-root", required=True, help="the training project (holds ml_metaopt_campaign.yaml)")
     parser.add_argument("--json", action="store_true", help="print one JSON document")
+    parser.add_argument("--max-wait", type=_seconds, metavar="SECONDS", default=loop.DEFAULT_MAX_WAIT_SECONDS,
+                        help=f"return to the host after at most this long (default "
+                             f"{loop.DEFAULT_MAX_WAIT_SECONDS}; 0 to {loop.MAX_WAIT_LIMIT_SECONDS})")
+    parser.add_argument("--no-executor", action="store_true", help="print executor commands for the host to "
+                        "run instead of running them")
     parser.add_argument("--now", metavar="TIME", help="evaluate time rules at this UTC time (RFC 3339) instead "
-                        "of the clock: for replays and tests")
+                        "of the clock, without sleeping or running the executor: for replays and tests")
     return parser
 
 
+def _seconds(text):
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0 <= value <= loop.MAX_WAIT_LIMIT_SECONDS:
+        raise argparse.ArgumentTypeError(f"not a number of seconds from 0 to {loop.MAX_WAIT_LIMIT_SECONDS}: {text}")
+    return value
+
+
 def _checked_time(text):
-    if text is None:
-        return None
     try:
         moment = parse_time(text)
     except ValueError:
@@ -58,20 +80,34 @@ def _checked_time(text):
     return format_time(moment)
 
 
-def main(argv=None, out=None) -> int:
+def options_from(opts, clock=None, executor=None) -> loop.StepOptions:
+    """The step's options; `clock` and `executor` are the test seam (a simulated clock, a stand-in)."""
+    changes = {"max_wait": opts.max_wait}
+    if executor is not None:
+        changes["executor"] = executor
+    if opts.now is not None:
+        return loop.StepOptions.frozen_at(_checked_time(opts.now), **changes)
+    if clock is not None:
+        changes["clock"] = clock
+    return loop.StepOptions(run_executor=not opts.no_executor, **changes)
+
+
+def main(argv=None, out=None, clock=None, executor=None) -> int:
     out = out or sys.stdout
     opts = build_parser().parse_args(argv)
     try:
         if opts.command == "status":
             document = driver.status(opts.project_root)
         else:
-            document = COMMANDS[opts.command](opts.project_root, now=_checked_time(opts.now))
+            run = loop.step if opts.command == "step" else loop.resume
+            document = run(opts.project_root, options_from(opts, clock, executor))
         code = EXIT_OK
     except driver.StepError as exc:
         document = exc.report
         code = EXIT_BUSY if exc.report["error"]["code"] == "busy" else EXIT_INVALID
         print(exc.report["error"]["message"], file=sys.stderr)
-    out.write((json.dumps(document, indent=2) if opts.json else render(opts.command, document)) + "\n")
+    text = json.dumps(document, separators=(",", ":")) if opts.json else render(opts.command, document)
+    out.write(text + "\n")
     return code
 
 

@@ -20,6 +20,7 @@ import unittest
 from pathlib import Path
 
 import support
+import sim_executor
 import sim_host
 import metaopt
 
@@ -105,6 +106,10 @@ class Scratch:
 
 def read_state(root) -> dict:
     return json.loads((Path(root) / STATE).read_text(encoding="utf-8"))
+
+
+def journal(root) -> list:
+    return [json.loads(line) for line in (Path(root) / ".ml-metaopt" / "journal.jsonl").read_text().splitlines()]
 
 
 def clock(root) -> str:
@@ -221,7 +226,7 @@ def pending_directive(root, kind) -> dict:
 def valid_executor_result(kind) -> dict:
     root = fresh_copy(EXECUTOR_GATES[kind])
     record = pending_directive(root, kind)
-    sim_host.run_executor(root, root / record["spec_path"], sim_host.Scenario(), clock(root))
+    sim_executor.run_executor(root, root / record["spec_path"], sim_host.Scenario())
     return json.loads((root / record["result_path"]).read_text())
 
 

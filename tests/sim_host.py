@@ -1,14 +1,17 @@
 """A simulated host for end-to-end tests: it loops on `metaopt.py step --json` and does exactly what
-each step prints, with scripted workers and a stand-in executor that exist only in tests.
+each step prints, with scripted workers; the step runs a stand-in executor (tests/sim_executor.py) as
+its child process, on a simulated clock, exactly where it would run the real one.
 
 All memory lives in files under the project (the simulated clock in .sim/clock), so a host killed at
-any point can be restarted and continues where the files say.
+any point can be restarted and continues where the files say. A host made with no_executor=True runs
+the step with --no-executor and carries out the executor commands itself (the stand-in, in-process).
 """
 from __future__ import annotations
 
 import io
 import json
-import subprocess
+import math
+import shutil
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,11 +21,18 @@ import yaml
 import support  # noqa: F401
 import metaopt
 
+import sim_executor
 from metaopt_lib.contract import campaign as campaign_lib
 from metaopt_lib.contract.atomic_io import write_json_atomic, write_text_atomic
-from metaopt_lib.contract.clock import add_seconds
+from metaopt_lib.contract.clock import parse_time
+from metaopt_lib.control import driver
+from metaopt_lib.control.clock import SystemClock
+from metaopt_lib.control.executor_runs import SubprocessExecutor
 
 START = "2026-11-22T08:00:00Z"
+SIM_EXECUTOR = Path(__file__).resolve().with_name("sim_executor.py")
+# What SKILL.md tells a host with a 600 s tool-call limit to pass.
+MAX_WAIT = 540
 
 
 @dataclass
@@ -36,6 +46,7 @@ class Scenario:
     worker_claims_improved: bool = True
     poll_failures: int = 0            # transient poll errors before each successful poll
     sweep_fails: bool = False
+    teardown_failures: int = 0        # failed teardowns (of any sweep) before one succeeds
 
 
 def campaign_document(**overrides) -> dict:
@@ -70,26 +81,61 @@ def write_preflight(root, document, status="READY") -> None:
         "checks": checks, "failures": failures, "next_action": "Run the campaign."})
 
 
+def load_scenario(root) -> Scenario:
+    return Scenario(**json.loads((Path(root) / ".sim" / "scenario.json").read_text()))
+
+
+class SimClock:
+    """The simulated clock in .sim/clock, shared with the stand-in executor: sleeping moves it on."""
+
+    frozen = False
+
+    def __init__(self, root):
+        self.path = Path(root) / ".sim" / "clock"
+
+    def now(self) -> str:
+        return self.path.read_text().strip()
+
+    def monotonic(self) -> float:
+        return parse_time(self.now()).timestamp()
+
+    def sleep(self, seconds: float) -> None:
+        if seconds > 0:
+            sim_executor.advance_clock(self.path.parents[1], math.ceil(seconds))
+
+
 class Host:
-    def __init__(self, root, real_executor_env=None):
-        """With `real_executor_env`, executor actions run the real executor command in that environment
-        (as a host would: the printed argv, no shell); otherwise the stand-in below answers them."""
+    def __init__(self, root, real_executor_env=None, no_executor=False, max_wait=MAX_WAIT):
+        """With `real_executor_env`, the step runs the real executor in that environment on the real
+        clock; otherwise the stand-in on the simulated clock. With `no_executor`, the step prints the
+        executor commands and this host runs the stand-in for them."""
         self.root = Path(root)
-        self.scenario = Scenario(**json.loads((self.root / ".sim" / "scenario.json").read_text()))
-        self.real_executor_env = real_executor_env
-        self.outputs = []
+        self.scenario = load_scenario(self.root)
+        self.real = real_executor_env is not None
+        self.no_executor = no_executor
+        self.max_wait = max_wait
+        self.executor = (SubprocessExecutor(env=real_executor_env) if self.real
+                         else SubprocessExecutor(script=SIM_EXECUTOR))
+        self.outputs = []       # (exit code, stdout text) of every step
+        self.tool_calls = 0     # what a real host would spend turns on: steps, dispatch rounds, commands
 
     @property
     def clock(self) -> str:
         return (self.root / ".sim" / "clock").read_text().strip()
 
     def _tick(self, until=None, seconds=1):
-        moment = add_seconds(self.clock, seconds)
-        write_text_atomic(self.root / ".sim" / "clock", max(moment, until or moment))
+        SimClock(self.root).sleep(seconds)
+        if until is not None and parse_time(self.clock) < parse_time(until):
+            write_text_atomic(self.root / ".sim" / "clock", until)
 
-    def step(self, command="step") -> tuple:
+    def step(self, command="step", *extra) -> tuple:
         out = io.StringIO()
-        code = metaopt.main([command, "--project-root", str(self.root), "--json", "--now", self.clock], out=out)
+        argv = [command, "--project-root", str(self.root), "--json", "--max-wait", str(self.max_wait), *extra]
+        if self.no_executor:
+            argv.append("--no-executor")
+        clock = SystemClock() if self.real else SimClock(self.root)
+        code = metaopt.main(argv, out=out, clock=clock, executor=self.executor)
+        self.tool_calls += 1
         document = json.loads(out.getvalue())
         self.outputs.append((code, out.getvalue()))
         return code, document
@@ -108,15 +154,16 @@ class Host:
 
     def act(self, action):
         if action["kind"] == "dispatch_workers":
+            self.tool_calls += 1  # one dispatch round, however many workers run in it
             for worker in action["workers"]:
                 run_worker(self.root, worker["task_path"], self.scenario)
-        elif action["kind"] == "run_executor" and self.real_executor_env is not None:
-            subprocess.run(action["command"], env=self.real_executor_env, stdout=subprocess.DEVNULL, timeout=600)
         elif action["kind"] == "run_executor":
-            run_executor(self.root, action["command"][-1], self.scenario, self.clock)
-        elif action["kind"] == "wait":
-            self._tick(until=action["until"], seconds=60)
-        self._tick()
+            self.tool_calls += 1
+            sim_executor.run_executor(self.root, action["command"][-1], self.scenario)
+        elif action["kind"] == "step" and action.get("until"):
+            self._tick(until=action["until"])
+        if not self.real:
+            self._tick()
 
 
 # -- scripted workers -----------------------------------------------------------------------------
@@ -145,105 +192,39 @@ def run_worker(root, task_path, scenario):
     write_json_atomic(Path(root) / task["result_path"], result)
 
 
-# -- stand-in executor (tests only; the real one is scripts/skypilot_wandb_worker.py) -------------
-
-def run_executor(root, directive_file, scenario, now):
-    root = Path(root)
-    directive = json.loads(Path(directive_file).read_text())
-    ledger_path = root / ".sim" / "sweeps.json"
-    sweeps = json.loads(ledger_path.read_text()) if ledger_path.exists() else {}
-    done = sweeps.setdefault("_results", {})
-    if directive["directive_id"] in done:  # a directive run twice gives the same answer
-        write_json_atomic(root / directive["result_path"], done[directive["directive_id"]])
-        return
-    payload, kind = directive["payload"], directive["type"]
-    base = {"schema_version": 1, "directive_id": directive["directive_id"], "type": kind, "status": "ok",
-            "completed_at": now, "error": None}
-    if kind == "run_smoke_test":
-        passed = scenario.smoke_passes
-        details = {"passed": passed, "exit_code": 0 if passed else 1, "timed_out": False, "duration_seconds": 3.0,
-                   "stdout_tail": ["epoch 1"], "stderr_tail": [] if passed else ["Traceback: boom"]}
-    elif kind == "launch_sweep":
-        identity = payload["sweep_identity"]
-        sweep = sweeps.setdefault(identity, {"launches": 0, "polls": 0, "failures": 0})
-        reconnected = sweep["launches"] > 0
-        sweep["launches"] += 0 if reconnected else 1
-        details = {"sweep_identity": identity, "sweep_id": f"sim-{identity}", "sweep_url": None, "backend": "local",
-                   "reconnected": reconnected, "run_cap": payload["sweep_config"]["run_cap"],
-                   "agents_started": 0 if reconnected else payload["num_agents"],
-                   "resources": [{"kind": "process", "name": f"runner-{identity}"}], "launched_at": now}
-    elif kind == "poll_sweep":
-        base, details = _poll(base, payload, sweeps.setdefault(payload["sweep_identity"],
-                                                               {"launches": 0, "polls": 0, "failures": 0}), scenario, now)
-    else:
-        details = {"sweep_identity": payload["sweep_identity"], "sweep_stopped": True,
-                   "resources_released": [{"kind": "process", "name": f"runner-{payload['sweep_identity']}"}],
-                   "resources_remaining": []}
-    done[directive["directive_id"]] = {**base, "details": details}
-    write_json_atomic(ledger_path, sweeps)
-    write_json_atomic(root / directive["result_path"], done[directive["directive_id"]])
-
-
-def _poll(base, payload, sweep, scenario, now):
-    if sweep["failures"] < scenario.poll_failures:
-        sweep["failures"] += 1
-        error = {"code": "spend-listing-failed", "message": "cost listing failed", "retryable": True}
-        return {**base, "status": "failed", "error": error}, _poll_details(payload, sweep, scenario, now, False)
-    sweep["failures"] = 0
-    sweep["polls"] += 1
-    return base, _poll_details(payload, sweep, scenario, now, True)
-
-
-def _poll_details(payload, sweep, scenario, now, complete):
-    iteration = int(payload["sweep_identity"].rsplit("-", 1)[1])
-    metric = scenario.metrics[min(iteration, len(scenario.metrics)) - 1]
-    spend = round(sweep["polls"] * scenario.spend_per_poll, 6)
-    budget = payload["budget"]
-    previous = round(max(0, sweep["polls"] - 1) * scenario.spend_per_poll, 6)
-    spent = round(budget["spent_usd"] + spend - previous, 6)
-    over = spent >= budget["max_budget_usd"]
-    done = sweep["polls"] >= scenario.polls_to_finish
-    status = ("budget_exceeded" if over else "failed" if scenario.sweep_fails and done
-              else "finished" if done else "running")
-    stop = {"budget_exceeded": "budget", "failed": "failed", "finished": "run_cap"}.get(status)
-    best = {"run_id": f"trial-{iteration}-best", "run_url": None, "metric_value": metric,
-            "config": {"lr": 0.01 * iteration, "batch_size": 64}}
-    return {"sweep_identity": payload["sweep_identity"], "sweep_id": payload["sweep_id"], "sweep_status": status,
-            "stop_reason": stop, "trials": {"finished": sweep["polls"], "running": 0 if stop else 1, "failed": 0,
-                                            "killed": 0},
-            "best_run": best, "spend": {"sweep_spend_usd": spend, "complete": complete,
-                                        "sources": [{"name": "wall-clock", "ok": complete,
-                                                     "usd": spend if complete else None}]},
-            "budget": {"max_budget_usd": budget["max_budget_usd"], "spent_usd": spent,
-                       "remaining_usd": round(max(0.0, budget["max_budget_usd"] - spent), 6)},
-            "idle_killed": [], "resources_live": not (stop or over), "polled_at": now}
-
-
 def checkpoints(root, store, observe=None, max_steps=600) -> dict:
     """Run the simulated host on the project at `root` until the campaign stops, keeping a copy of the
-    project as it was right after the first step that reached each position, before the host acted on
-    it (so the step's pending tasks and directives still wait for their results).
+    project as it was right after the first engine step that reached each position, before anything
+    acted on it (so that engine step's pending tasks and directives still wait for their results).
 
     Returns {(iteration, machine_state, phase): copy}; the copies live under `store`. `observe(root,
     code, document)` is called after every step, before the host acts."""
-    import shutil
-
     root, store = Path(root), Path(store)
-    host = Host(root)
+    host = Host(root, no_executor=True)
     found = {}
-    for number in range(max_steps):
-        code, document = host.step()
-        if observe is not None:
-            observe(root, code, document)
-        if code != 0:
-            raise AssertionError(f"step failed: {document}")
-        key = (document["iteration"], document["machine_state"], document["phase"])
+    real_engine_step = driver.engine_step
+
+    def engine_step(cdir, now):
+        state, envelope = real_engine_step(cdir, now)
+        key = (state["iteration"], state["machine_state"], state["phase"])
         if key not in found:
-            found[key] = store / f"{number:03d}-{document['machine_state'].lower()}-{document['phase']}"
+            found[key] = store / f"{len(found):03d}-{state['machine_state'].lower()}-{state['phase']}"
             shutil.copytree(root, found[key], symlinks=True)
-        if document["action"]["kind"] == "stop":
-            return found
-        host.act(document["action"])
+        return state, envelope
+
+    driver.engine_step = engine_step
+    try:
+        for _ in range(max_steps):
+            code, document = host.step()
+            if observe is not None:
+                observe(root, code, document)
+            if code != 0:
+                raise AssertionError(f"step failed: {document}")
+            if document["action"]["kind"] == "stop":
+                return found
+            host.act(document["action"])
+    finally:
+        driver.engine_step = real_engine_step
     raise AssertionError("the campaign did not stop")
 
 

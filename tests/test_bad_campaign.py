@@ -8,8 +8,8 @@ import support  # noqa: F401
 import sim_host
 
 from bad_input import (ANALYSIS_GATE_2, CAMPAIGN, IDEATION_GATE, IDEATION_GATE_2, ITERATIONS, POLL_GATE_2,
-                       SELECTION_GATE_2, SMOKE_GATE_2, STATE, DriverCase, fresh_copy, read_state, tree, work_dir,
-                       write_bytes)
+                       SELECTION_GATE_2, SMOKE_GATE_2, STATE, DriverCase, fresh_copy, journal, read_state, tree,
+                       work_dir, write_bytes)
 from metaopt_lib.contract import schemas, validation
 
 
@@ -89,7 +89,7 @@ class CampaignReader(DriverCase):
         code, document, _ = self.drive(root)
         self.assert_progress(code, document)
         self.assertEqual(document["machine_state"], "BLOCKED_CONFIG")
-        self.assertEqual(document["applied"]["outcome"], "blocked")
+        self.assertEqual(next(e["outcome"] for e in reversed(journal(root)) if "outcome" in e), "blocked")
         for _ in range(5):  # the terminal cleanup (teardown of a live sweep) may need the executor
             if document["action"]["kind"] == "stop":
                 break
@@ -109,7 +109,9 @@ class CampaignReader(DriverCase):
         write_bytes(root / CAMPAIGN, good)
         code, document, _ = self.drive(root, "resume")
         self.assert_progress(code, document)
-        self.assertEqual((document["machine_state"], document["phase"]), key[1:])
+        resumed = next(e for e in journal(root) if e.get("event") == "resume")
+        self.assertEqual((resumed["from"], resumed["to"]), ("BLOCKED_CONFIG", key[1]))
+        self.assertIn(f"{key[1]}/{key[2]}", resumed["summary"])
         return root
 
     def test_malformed_campaign_mid_campaign_blocks_config_and_resume_continues(self):

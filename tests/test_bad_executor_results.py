@@ -4,7 +4,7 @@ import unittest
 
 import support  # noqa: F401
 
-from bad_input import (EXECUTOR_GATES, POLL_GATE, DriverCase, Scratch, dumps, fresh_copy, generic_json_cases,
+from bad_input import (EXECUTOR_GATES, POLL_GATE, DriverCase, Scratch, clock, dumps, fresh_copy, generic_json_cases,
                        latest_envelope, pending_directive, read_state, replaced, valid_executor_result, with_value,
                        write_bytes)
 from metaopt_lib.contract import schemas
@@ -85,7 +85,9 @@ class ExecutorResults(DriverCase):
                                      {k: v for k, v in before["current_sweep"].items() if k not in bookkeeping})
                     self.assertEqual(after["current_sweep"]["poll_failures"],
                                      before["current_sweep"]["poll_failures"] + 1)
-                    self.assertEqual(document["action"]["kind"], "wait")
+                    # The backoff: under a frozen clock the step hands the wait back instead of sleeping.
+                    self.assertEqual(document["action"]["kind"], "step")
+                    self.assertGreater(document["action"]["until"], clock(root))
                 else:
                     self.assertEqual(after["current_sweep"], before["current_sweep"])
                     again = [r for r in after["pending"] if r["name"] == kind]
@@ -121,7 +123,7 @@ class ExecutorResults(DriverCase):
                 write_bytes(root / record["result_path"], data)
                 code, document, _ = self.run_script(root)
                 self.assertEqual(code, 0)
-                self.assertEqual(document["applied"]["to_state"], key[1])
+                self.assertEqual(document["machine_state"], key[1])
 
 
 if __name__ == "__main__":

@@ -94,7 +94,7 @@ class WorkerResults(DriverCase):
                 self.assertIn({"id": record["id"], "disposition": "rejected"}, envelope["resolved_pending"])
                 self.assertFalse((root / record["result_path"]).exists(), "the rejected result is archived")
                 self.assertEqual(document["action"]["kind"], "dispatch_workers")
-                self.assertIn(retries[0]["id"], [w["task_id"] for w in document["action"]["workers"]])
+                self.assertIn(retries[0]["spec_path"], [w["task_path"] for w in document["action"]["workers"]])
         return len(cases)
 
     def test_ideation_results(self):
@@ -170,7 +170,7 @@ class WorkerResults(DriverCase):
                 write_bytes(root / record["result_path"], data)
                 code, document, _ = self.run_script(root)
                 self.assertEqual(code, 0)
-                self.assertEqual(document["applied"]["to_state"], key[1])
+                self.assertEqual(document["machine_state"], key[1])
 
 
 if __name__ == "__main__":

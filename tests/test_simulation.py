@@ -72,7 +72,9 @@ class Simulation(unittest.TestCase):
         self.assertEqual(state_of(self.root)["block"]["code"], "preflight-missing")
         write_preflight(self.root, sim_host.campaign_document())
         code, document = Host(self.root).step("resume")
-        self.assertEqual((code, document["machine_state"]), (0, "LOAD_CAMPAIGN"))
+        self.assertEqual(code, 0, document)
+        resumed = [e for e in journal(self.root) if e.get("event") == "resume"]
+        self.assertEqual([(e["from"], e["to"]) for e in resumed], [("BLOCKED_CONFIG", "LOAD_CAMPAIGN")])
         self.assertEqual(Host(self.root).run()["action"]["terminal_state"], "COMPLETE")
 
     def test_budget_exhaustion_completes_and_tears_down(self):
@@ -83,31 +85,34 @@ class Simulation(unittest.TestCase):
         self.assertTrue(list((self.root / ".ml-metaopt" / "archive").rglob("teardown-*.json")))
 
     def test_a_failed_cleanup_teardown_is_run_again_until_it_succeeds(self):
-        write_project(self.root, Scenario(poll_failures=99), **{"stop_conditions.max_iterations": 1})
-        host = Host(self.root)
-        for _ in range(400):
-            _, document = host.step()
-            if document["machine_state"] == "BLOCKED_PROTOCOL":
-                break
-            host.act(document["action"])
-        self.assertEqual(document["action"]["kind"], "run_executor")
-        directive = json.loads(Path(document["action"]["command"][-1]).read_text())
-        self.assertEqual(directive["type"], "teardown")
-        failed = {"schema_version": 1, "directive_id": directive["directive_id"], "type": "teardown",
-                  "status": "failed", "completed_at": sim_host.START,
-                  "error": {"code": "sky-down-failed", "message": "cluster still up", "retryable": True},
-                  "details": {"sweep_identity": directive["payload"]["sweep_identity"], "sweep_stopped": False,
-                              "resources_released": [], "resources_remaining": [{"kind": "process", "name": "r"}]}}
-        (self.root / directive["result_path"]).write_text(json.dumps(failed))
-        _, again = host.step()
-        self.assertEqual(again["action"]["kind"], "run_executor")
-        self.assertEqual(again["action"]["command"][-1], document["action"]["command"][-1])
-        self.assertEqual(len(state_of(self.root)["pending"]), 1)
-        code, refused = host.step("resume")
-        self.assertEqual((code, refused["error"]["code"]), (1, "cleanup-pending"))
-        host.act(again["action"])
-        _, done = host.step()
-        self.assertEqual((done["action"]["kind"], state_of(self.root)["pending"]), ("stop", []))
+        for no_executor in (False, True):
+            with self.subTest(no_executor=no_executor):
+                root = self.root / f"no-executor-{no_executor}"
+                root.mkdir()
+                write_project(root, Scenario(poll_failures=99, teardown_failures=2),
+                              **{"stop_conditions.max_iterations": 1})
+                host = Host(root, no_executor=no_executor)
+                outputs = []
+                for _ in range(100):
+                    _, document = host.step()
+                    outputs.append(document)
+                    if document["action"]["kind"] == "stop" and not state_of(root)["pending"]:
+                        break
+                    if document["machine_state"] == "BLOCKED_PROTOCOL" and state_of(root)["pending"]:
+                        code, refused = host.step("resume")
+                        self.assertEqual((code, refused["error"]["code"]), (1, "cleanup-pending"))
+                    host.act(document["action"])
+                blocked = [d for d in outputs if d["machine_state"] == "BLOCKED_PROTOCOL"]
+                # Two failed teardowns, each followed by another attempt, then one that succeeded.
+                runs = [e for e in journal(root) if e.get("event") == "executor" and e["type"] == "teardown"]
+                if no_executor:
+                    self.assertEqual([d["action"]["kind"] for d in blocked], ["run_executor"] * 3 + ["stop"])
+                else:
+                    self.assertEqual([e["result"] for e in runs], ["failed", "failed", "ok"])
+                    self.assertEqual([d["action"]["kind"] for d in blocked], ["stop"] * 3)
+                    self.assertIn("teardown", blocked[0]["action"]["user_can"][0])
+                    self.assertNotIn("teardown", " ".join(blocked[-1]["action"]["user_can"]))
+                self.assertEqual(state_of(root)["pending"], [])
 
     def test_plateau_stops_the_campaign(self):
         final = self.run_campaign(Scenario(metrics=[0.5, 0.6, 0.6, 0.7, 0.8]),

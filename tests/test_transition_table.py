@@ -63,9 +63,10 @@ class GenericTransitions(unittest.TestCase):
                     (root / "ml_metaopt_campaign.yaml").write_text(campaign_text)
                     (root / ".ml-metaopt").mkdir()
                     (root / ".ml-metaopt" / "state.json").write_text(json.dumps(state))
-                    output = driver.resume(root, now=NOW)
-                    self.assertEqual((output["machine_state"], output["status"]), (transition.target, "RUNNING"))
-                    self.assertEqual(output["phase"], machine.phases_of(transition.target)[0])
+                    resumed, _ = driver.locked(root, lambda cdir: driver.resume_blocked(cdir, NOW))
+                    self.assertEqual((resumed["machine_state"], resumed["status"]), (transition.target, "RUNNING"))
+                    self.assertEqual(resumed["phase"], machine.phases_of(transition.target)[0])
+                    self.assertEqual(json.loads((root / ".ml-metaopt" / "state.json").read_text()), resumed)
 
 
 if __name__ == "__main__":

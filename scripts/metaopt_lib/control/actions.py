@@ -1,62 +1,77 @@
-"""The single next action for the host, and the status view: both computed from state, small and
-independent of the campaign's history."""
+"""What comes next after an engine step, and the documents a host and a person read: the slim step
+output (one action, small and independent of the campaign's history) and the status view."""
 from __future__ import annotations
 
 import sys
 
 from ..contract import machine
 from ..contract.clock import add_seconds
-from ..contract.paths import RESULT_SCHEMAS
-from ..contract.paths import SKILL_ROOT
+from ..contract.paths import RESULT_SCHEMAS, SKILL_ROOT
 from ..contract.state_views import budget_snapshot, effective_baseline
 
 EXECUTOR_SCRIPT = SKILL_ROOT / "scripts" / "skypilot_wandb_worker.py"
-RESUME_SCRIPT = SKILL_ROOT / "scripts" / "metaopt.py"
+METAOPT_SCRIPT = SKILL_ROOT / "scripts" / "metaopt.py"
 PROFILES = {worker: f".github/agents/{worker}.agent.md" for worker in RESULT_SCHEMAS}
 
 # What a host does for each action kind (documented in SKILL.md and control-protocol.md).
 ACTION_KINDS = {
-    "step": "step again at once",
     "dispatch_workers": "for each entry of `action.workers`, start the worker `worker` with `<skill>/<profile>` as "
-                        "its instructions and the task file `<project>/<task_path>`; it must write "
-                        "`<project>/<result_path>` matching `<skill>/<result_schema>`. Workers may run in parallel. "
-                        "When each has written its result file (or ended without one), step again",
-    "run_executor": "run `action.command` as an argv list, never through a shell; when it exits, step again",
-    "wait": "sleep until `action.until` (UTC; null means until a pending result lands), then step again",
+                        "its instructions and `<project>/<task_path>` as its task; it writes `<project>/<result_path>`. "
+                        "When every one has ended (with or without its result), step again",
+    "step": "step again at once (the step waited as long as it may; `progress` says what is running)",
+    "run_executor": "only with `--no-executor`: run `action.command` as an argv list, never through a shell; when it "
+                    "exits, step again",
     "stop": "stop looping; tell the user `terminal_state`, `reason` and every line of `user_can`",
 }
 
 
-def executor_command(campaign_dir, record) -> list:
-    return [sys.executable, str(EXECUTOR_SCRIPT), "run", "--project-root", str(campaign_dir.root),
+def executor_argv(campaign_dir, record, script=EXECUTOR_SCRIPT) -> list:
+    return [sys.executable, str(script), "run", "--project-root", str(campaign_dir.root),
             "--directive", str(campaign_dir.path(record["spec_path"]))]
 
 
-def next_action(campaign_dir, state, envelope) -> dict:
-    """dispatch_workers | run_executor | wait | step | stop, from the state after this step."""
+def next_move(campaign_dir, state, envelope) -> dict:
+    """What the state after an engine step calls for: run_executor | stop | dispatch_workers | wait | step.
+
+    A `wait` move carries `until` (None: until a pending result lands); a `run_executor` move the
+    record; `dispatch_workers` the task records. Every task without a result is (re)dispatched: a task
+    dispatched twice writes the same result file, so a host that lost its place simply dispatches again."""
     missing = [r for r in state["pending"] if not campaign_dir.path(r["result_path"]).exists()]
     executor = [r for r in missing if r["kind"] == "directive" and r["name"] in machine.EXECUTOR_DIRECTIVES]
     if executor:
-        return {"kind": "run_executor", "text": f"Run the executor for {executor[0]['name']} ({executor[0]['id']}), "
-                "then step again.", "command": executor_command(campaign_dir, executor[0])}
+        return {"kind": "run_executor", "record": executor[0]}
     if state["machine_state"] in machine.TERMINAL_STATES:
-        return stop_action(campaign_dir, state)
-    # Every task without a result is (re)dispatched: a task dispatched twice writes the same result
-    # file, so a host that lost its place after a crash simply dispatches again.
+        return {"kind": "stop"}
     tasks = [r for r in missing if r["kind"] == "worker_task"]
     if tasks:
-        workers = [{"worker": r["name"], "task_id": r["id"], "task_path": r["spec_path"],
-                    "result_path": r["result_path"], "result_schema": RESULT_SCHEMAS[r["name"]],
-                    "profile": PROFILES[r["name"]]} for r in tasks]
-        return {"kind": "dispatch_workers", "workers": workers,
-                "text": f"Dispatch {len(workers)} worker task(s); each writes its result file; then step again."}
+        return {"kind": "dispatch_workers", "records": tasks}
     if envelope is not None and envelope["outcome"] == "wait":
-        until = envelope["wait"]["until"]
-        return {"kind": "wait", "until": until, "text": envelope["wait"]["reason"]}
+        return {"kind": "wait", "until": envelope["wait"]["until"], "reason": envelope["wait"]["reason"]}
     if envelope is not None and envelope["outcome"] == "retry" and envelope["retry"]["retry_after_seconds"]:
-        until = add_seconds(state["updated_at"], envelope["retry"]["retry_after_seconds"])
-        return {"kind": "wait", "until": until, "text": envelope["retry"]["reason"]}
-    return {"kind": "step", "text": "Step again."}
+        return {"kind": "wait", "until": add_seconds(state["updated_at"], envelope["retry"]["retry_after_seconds"]),
+                "reason": envelope["retry"]["reason"]}
+    return {"kind": "step"}
+
+
+def dispatch_action(records) -> dict:
+    return {"kind": "dispatch_workers",
+            "workers": [{"worker": r["name"], "profile": PROFILES[r["name"]], "task_path": r["spec_path"],
+                         "result_path": r["result_path"]} for r in records]}
+
+
+def executor_action(campaign_dir, record) -> dict:
+    return {"kind": "run_executor", "command": executor_argv(campaign_dir, record)}
+
+
+def step_action(state, until=None) -> dict:
+    """Step again: at once, or (with a frozen clock) not before `until`; with the sweep's progress."""
+    action = {"kind": "step"}
+    if until is not None:
+        action["until"] = until
+    progress = sweep_progress(state)
+    if progress is not None:
+        action["progress"] = progress
+    return action
 
 
 def stop_action(campaign_dir, state) -> dict:
@@ -64,18 +79,43 @@ def stop_action(campaign_dir, state) -> dict:
     found = "the results and the best configuration" if state["completed_iterations"] else "what happened"
     user_can = [f"Read .ml-metaopt/reports/final.md for {found}."]
     if state["block"]:
-        user_can = [state["block"]["fix"], f"Then run: python3 {RESUME_SCRIPT} resume --project-root "
+        user_can = [state["block"]["fix"], f"Then run: python3 {METAOPT_SCRIPT} resume --project-root "
                     f"{campaign_dir.root}"[:300]] + user_can
     elif terminal["state"] == "FAILED":
         user_can.append("Fix the cause, then start a new campaign (or a new name) to try again.")
-    return {"kind": "stop", "terminal_state": terminal["state"], "reason": terminal["reason"],
-            "user_can": user_can, "text": f"Campaign {terminal['state']}: {terminal['reason']}"[:300]}
+    cleanup = [r for r in state["pending"] if r["name"] == "teardown"]
+    if cleanup:
+        user_can.insert(0, f"The teardown of {cleanup[0]['id']} has not succeeded yet, so resources may still run "
+                        f"or bill: run python3 {METAOPT_SCRIPT} step --project-root {campaign_dir.root} to try "
+                        "again (its journal line says why it failed)."[:300])
+    return {"kind": "stop", "terminal_state": terminal["state"], "reason": terminal["reason"], "user_can": user_can}
 
 
-def step_output(state, applied, action) -> dict:
-    return {"schema_version": 1, "campaign": state["campaign"]["name"], "machine_state": state["machine_state"],
-            "status": state["status"], "phase": state["phase"], "iteration": state["iteration"],
-            "step_seq": state["step_seq"], "applied": applied, "budget": budget_snapshot(state), "action": action}
+def sweep_progress(state) -> dict | None:
+    """The current sweep's progress while it runs: trials of the run cap, best so far, spend of the cap."""
+    sweep = state["current_sweep"]
+    if sweep is None or sweep["status"] not in ("launching", "pending", "running", "paused"):
+        return None
+    selected = state["selected_sweep"] or {}
+    budget = budget_snapshot(state)
+    return {"sweep_identity": sweep["sweep_identity"], "trials_finished": sweep["trials"]["finished"],
+            "trials_running": sweep["trials"]["running"],
+            "run_cap": selected.get("sweep_config", {}).get("run_cap"),
+            "best_metric": sweep["best_run"]["metric_value"] if sweep["best_run"] else None,
+            "spent_usd": budget["spent_usd"], "max_budget_usd": budget["max_budget_usd"]}
+
+
+def progress_line(progress) -> str:
+    best = "none yet" if progress["best_metric"] is None else f"{progress['best_metric']:.6g}"
+    cap = progress["run_cap"] if progress["run_cap"] is not None else "?"
+    return (f"{progress['sweep_identity']} running: {progress['trials_finished']} of {cap} trials finished, "
+            f"{progress['trials_running']} running, best {best}; ${progress['spent_usd']:.2f} of "
+            f"${progress['max_budget_usd']:.2f} spent")
+
+
+def step_output(state, summary, action) -> dict:
+    return {"schema_version": 2, "machine_state": state["machine_state"], "iteration": state["iteration"],
+            "summary": _one_line(summary), "action": action}
 
 
 def status_view(state, journal_tail, action) -> dict:
@@ -93,3 +133,8 @@ def status_view(state, journal_tail, action) -> dict:
         "pending": [f"{r['id']} ({r['name']})" for r in state["pending"]],
         "block": state["block"], "recent": [e.get("summary", "") for e in journal_tail], "next_action": action,
     }
+
+
+def _one_line(text) -> str:
+    line = " ".join(str(text).split())
+    return line if len(line) <= 300 else line[:297] + "..."

@@ -23,7 +23,7 @@ class StepError(Exception):
 
     def __init__(self, code, message, fix, issues=()):
         super().__init__(message)
-        self.report = {"schema_version": 1, "error": {
+        self.report = {"schema_version": 2, "error": {
             "code": code, "message": message[:300], "fix": fix[:300],
             "issues": [{"path": i.path, "rule": i.rule, "message": i.message} for i in list(issues)[:50]]}}
 
@@ -74,13 +74,8 @@ def _result_input(cdir, kind, path, context):
     return ResultInput(exists=True, document=document, issues=tuple(issues))
 
 
-def step(project_root, now=None) -> dict:
-    """Advance the campaign by one safe step; returns the step output. Raises StepError."""
-    return _locked(project_root, _step_locked, now)
-
-
-def _locked(project_root, body, now):
-    """Run body(cdir, now) holding the campaign's single-writer lock; busy when another holds it."""
+def locked(project_root, body):
+    """Run body(cdir) holding the campaign's single-writer lock; busy when another holds it."""
     cdir = CampaignDir(project_root)
     if not cdir.root.is_dir():
         raise StepError("project-missing", f"{project_root} is not a directory",
@@ -92,7 +87,7 @@ def _locked(project_root, body, now):
                         "Wait for it to finish, then run the command again.") from None
     try:
         cdir.check_journal_writable()
-        return body(cdir, now or now_utc())
+        return body(cdir)
     except ContractError as exc:
         # A file the driver must read or write is unusable (a corrupt directive, a link out of
         # .ml-metaopt/): report it; the state is only ever written after every check passed.
@@ -105,7 +100,8 @@ def _locked(project_root, body, now):
         cdir.unlock()
 
 
-def _step_locked(cdir, now):
+def engine_step(cdir, now):
+    """One engine step: (state after it, the envelope applied or None in a terminal state)."""
     campaign, campaign_issues = load_campaign(cdir)
     if not cdir.has_state():
         if campaign is None:
@@ -117,16 +113,12 @@ def _step_locked(cdir, now):
         cdir.append_journal({"seq": 0, "event": "init", "at": now, "summary": "campaign state created"})
     state = _run_mechanical(cdir, read_state(cdir), now)
     if state["machine_state"] in machine.TERMINAL_STATES:
-        state = _close_finished_cleanup(cdir, state, now)
-        return actions.step_output(state, None, actions.next_action(cdir, state, None))
+        return _close_finished_cleanup(cdir, state, now), None
     agent = machine.governing_agent(state["machine_state"])
     inputs = gather_inputs(cdir, state, campaign_issues, now)
     envelope = HANDOFFS[agent](state, campaign, inputs)
     new_state = apply(cdir, state, envelope, now)
-    new_state = _run_mechanical(cdir, new_state, now)
-    applied = {"agent": agent, "from_state": state["machine_state"], "to_state": new_state["machine_state"],
-               "outcome": envelope["outcome"], "summary": envelope["summary"]}
-    return actions.step_output(new_state, applied, actions.next_action(cdir, new_state, envelope))
+    return _run_mechanical(cdir, new_state, now), envelope
 
 
 def apply(cdir, state, envelope, now):
@@ -199,12 +191,9 @@ def _close_records(cdir, state, records, now, summary):
     return new_state
 
 
-def resume(project_root, now=None) -> dict:
-    """Continue a BLOCKED campaign at its recorded resume point once the cause is fixed."""
-    return _locked(project_root, _resume_locked, now)
-
-
-def _resume_locked(cdir, now):
+def resume_blocked(cdir, now):
+    """Continue a BLOCKED campaign at its recorded resume point once the cause is fixed; returns the
+    new state and the summary of the resume."""
     state = _run_mechanical(cdir, read_state(cdir), now)
     state = _close_finished_cleanup(cdir, state, now)
     if state["machine_state"] not in machine.BLOCKED_STATES:
@@ -232,16 +221,20 @@ def _resume_locked(cdir, now):
     cdir.append_journal({"seq": new_state["step_seq"], "applied_to": state_digest(state), "at": now,
                          "event": "resume", "from": state["machine_state"], "to": block["resume_state"],
                          "summary": f"resumed at {block['resume_state']}/{block['resume_phase']} after {block['code']}"})
-    action = actions.next_action(cdir, new_state, None)
-    applied = {"agent": block["source_agent"], "from_state": state["machine_state"],
-               "to_state": new_state["machine_state"], "outcome": "advance",
-               "summary": f"Resumed at {block['resume_state']} after {block['code']}."}
-    return actions.step_output(new_state, applied, action)
+    return new_state, f"Resumed at {block['resume_state']} after {block['code']}."
 
 
 def status(project_root) -> dict:
     """The status view, read without the writer lock (state writes are atomic)."""
     cdir = CampaignDir(project_root)
     state = read_state(cdir)
-    action = actions.next_action(cdir, state, None)
-    return actions.status_view(state, cdir.journal_tail(5), action)
+    return actions.status_view(state, cdir.journal_tail(5), _status_action(cdir, state))
+
+
+def _status_action(cdir, state):
+    move = actions.next_move(cdir, state, None)
+    if move["kind"] == "stop":
+        return actions.stop_action(cdir, state)
+    if move["kind"] == "dispatch_workers":
+        return actions.dispatch_action(move["records"])
+    return actions.step_action(state)

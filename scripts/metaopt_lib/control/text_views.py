@@ -16,23 +16,23 @@ def _money(budget) -> str:
 
 
 def _action(action) -> list:
-    lines = [f"next: {action['kind']} — {action['text']}"]
-    if action["kind"] == "run_executor":
+    kind = action["kind"]
+    lines = [f"next: {kind}"]
+    if kind == "run_executor":
         lines.append("  " + " ".join(action["command"]))
     for worker in action.get("workers", []):
         lines.append(f"  {worker['worker']}: task {worker['task_path']} -> {worker['result_path']}")
-    if action["kind"] == "wait":
-        lines.append(f"  until {action['until'] or 'a pending result lands'}")
+    if action.get("until"):
+        lines.append(f"  not before {action['until']}")
+    if kind == "stop":
+        lines.append(f"  {action['terminal_state']}: {action['reason']}")
     for item in action.get("user_can", []):
         lines.append(f"  - {item}")
     return lines
 
 
 def _step(doc) -> str:
-    lines = [f"{doc['campaign']}: {doc['machine_state']} ({doc['phase']}), iteration {doc['iteration']}, "
-             f"spend {_money(doc['budget'])}"]
-    if doc["applied"]:
-        lines.append(f"applied: {doc['applied']['summary']}")
+    lines = [f"{doc['machine_state']}, iteration {doc['iteration']}: {doc['summary']}"]
     return "\n".join(lines + _action(doc["action"]))
 
 
