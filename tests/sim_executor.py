@@ -6,7 +6,7 @@ scripted answers from the scenario in .sim/scenario.json, on the simulated clock
 Usage: python3 tests/sim_executor.py run --project-root DIR --directive FILE [--wait-limit SECONDS]
 
 A poll that finds the sweep still running "waits" as a real local poll would: it moves the simulated
-clock on by its wait (max_wait_seconds, capped by --wait-limit). A directive run twice gives the same
+clock on by its wait (max_wait_seconds, capped by --wait-limit; at least a second). A directive run twice gives the same
 answer (the answers are kept in .sim/sweeps.json).
 """
 from __future__ import annotations
@@ -63,9 +63,9 @@ def run_executor(root, directive_file, scenario, wait_limit=None):
     elif kind == "poll_sweep":
         sweep = sweeps.setdefault(payload["sweep_identity"], {"launches": 0, "polls": 0, "failures": 0})
         base, details = _poll(base, payload, sweep, scenario, now)
-        if details["sweep_status"] == "running":
+        if details["sweep_status"] == "running":  # held open while the sweep runs; a poll takes a second
             wait = payload.get("max_wait_seconds", 0)
-            advance_clock(root, wait if wait_limit is None else min(wait, wait_limit))
+            advance_clock(root, max(1, wait if wait_limit is None else min(wait, wait_limit)))
     elif sweeps.get("_teardown_failures", 0) < scenario.teardown_failures:
         sweeps["_teardown_failures"] = sweeps.get("_teardown_failures", 0) + 1
         base = {**base, "status": "failed",

@@ -1,6 +1,11 @@
-"""Crash injection: SIGKILL the host at step boundaries and inside atomic writes, restart it, and
-compare the outcome with an uninterrupted run: same iterations, baseline and spend, no second launch."""
+"""Crash injection: kill the host (SIGKILL or SIGTERM) at step boundaries, inside atomic writes, while
+the step runs the executor or sleeps through a wait, and at random moments from outside; restart it
+and compare the outcome with an uninterrupted run: same iterations, baseline and spend, one launch
+per sweep, and no executor process left behind."""
 import json
+import os
+import random
+import signal
 import subprocess
 import sys
 import tempfile
@@ -8,9 +13,27 @@ import unittest
 from pathlib import Path
 
 import support  # noqa: F401
-from sim_host import Host, write_project
+from sim_host import Host, Scenario, write_project
 
 RUNNER = Path(__file__).with_name("crash_runner.py")
+# One transient poll error per sweep: every sweep has a backoff the step sleeps through.
+SCENARIO = Scenario(poll_failures=1)
+SETTINGS = {"stop_conditions.max_iterations": 3}
+
+
+def executor_processes(root) -> list:
+    """Pids of stand-in executor processes still running for this project."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            argv = Path(f"/proc/{entry}/cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if any(b"sim_executor.py" in a for a in argv) and str(root).encode() in b" ".join(argv):
+            found.append(int(entry))
+    return found
 
 
 def outcome(root):
@@ -36,7 +59,7 @@ class CrashRecovery(unittest.TestCase):
         cls.tmp = tempfile.TemporaryDirectory()
         cls.reference_root = Path(cls.tmp.name) / "reference"
         cls.reference_root.mkdir()
-        write_project(cls.reference_root, **{"stop_conditions.max_iterations": 3})
+        write_project(cls.reference_root, SCENARIO, **SETTINGS)
         Host(cls.reference_root).run()
         cls.reference = outcome(cls.reference_root)
 
@@ -44,44 +67,82 @@ class CrashRecovery(unittest.TestCase):
     def tearDownClass(cls):
         cls.tmp.cleanup()
 
-    def crash_repeatedly(self, mode, first, growth):
+    def crash_repeatedly(self, mode, first, growth, signame="KILL"):
         """Kill the host at the first+growth*k-th event of `mode` in its k-th life, until it stops.
 
         Each life gets further than the last, so every step eventually completes, and the kills land
         at a different point of the work each time."""
-        root = Path(self.tmp.name) / mode
+        root = Path(self.tmp.name) / f"{mode}-{signame}"
         root.mkdir()
-        write_project(root, **{"stop_conditions.max_iterations": 3})
+        write_project(root, SCENARIO, **SETTINGS)
         crashes = 0
         for life in range(400):
-            run = subprocess.run([sys.executable, str(RUNNER), str(root), mode, str(first + growth * life)],
+            run = subprocess.run([sys.executable, str(RUNNER), str(root), mode, str(first + growth * life), signame],
                                  capture_output=True, text=True, timeout=300)
             if run.returncode == 0:
                 break
-            self.assertEqual(run.returncode, -9, run.stderr[-2000:])
+            self.assertEqual(run.returncode, -getattr(signal, f"SIG{signame}"), run.stderr[-2000:])
             self.assertNotIn("Traceback", run.stderr)
             crashes += 1
         else:
             self.fail("the campaign never finished")
         self.assertGreater(crashes, 3)
+        self.assert_clean_end(root)
         return root
 
-    def test_kills_at_step_boundaries(self):
-        root = self.crash_repeatedly("after-step", 1, 1)
+    def assert_clean_end(self, root):
         self.assertEqual(outcome(root), self.reference)
+        self.assertTrue(all(count == 1 for count in outcome(root)["launches"].values()), "a sweep launched twice")
+        self.assertEqual(executor_processes(root), [], "an executor process outlived the campaign")
+
+    def test_kills_at_step_boundaries(self):
+        self.crash_repeatedly("after-step", 1, 1)
 
     def test_a_kill_at_every_boundary_between_an_action_and_the_next_step(self):
         # Every life carries out one action and dies: the campaign crosses each boundary by a restart.
-        root = self.crash_repeatedly("after-act", 1, 0)
-        self.assertEqual(outcome(root), self.reference)
+        self.crash_repeatedly("after-act", 1, 0)
 
     def test_kills_before_a_file_is_renamed_into_place(self):
-        root = self.crash_repeatedly("before-replace", 1, 2)
-        self.assertEqual(outcome(root), self.reference)
+        self.crash_repeatedly("before-replace", 1, 2)
 
     def test_kills_right_after_a_file_is_renamed_into_place(self):
-        root = self.crash_repeatedly("after-replace", 2, 2)
-        self.assertEqual(outcome(root), self.reference)
+        self.crash_repeatedly("after-replace", 2, 2)
+
+    def test_kills_while_the_step_runs_the_executor(self):
+        # The executor child runs on in its own session; the next life waits for it, starts no other.
+        for signame in ("KILL", "TERM"):
+            with self.subTest(signal=signame):
+                self.crash_repeatedly("in-executor", 1, 1, signame)
+
+    def test_kills_while_the_step_sleeps_through_a_wait(self):
+        for signame in ("KILL", "TERM"):
+            with self.subTest(signal=signame):
+                self.crash_repeatedly("in-sleep", 1, 1, signame)
+
+    def test_kills_from_outside_at_random_moments(self):
+        """A host's tool timeout: SIGKILL or SIGTERM at a moment the step does not choose."""
+        root = Path(self.tmp.name) / "random"
+        root.mkdir()
+        write_project(root, SCENARIO, **SETTINGS)
+        chance = random.Random(20261201)
+        kills = 0
+        for life in range(300):
+            proc = subprocess.Popen([sys.executable, str(RUNNER), str(root), "none", "0"],
+                                    stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+            try:
+                # Lives grow longer, so the campaign always ends; until then each dies somewhere new.
+                proc.wait(timeout=chance.uniform(0.2, 0.6) + 0.02 * life)
+            except subprocess.TimeoutExpired:
+                proc.send_signal(chance.choice((signal.SIGKILL, signal.SIGTERM)))
+                kills += 1
+            _, stderr = proc.communicate(timeout=300)
+            self.assertNotIn("Traceback", stderr)
+            if proc.returncode == 0:
+                break
+        else:
+            self.fail("the campaign never finished")
+        self.assertGreater(kills, 3)
+        self.assert_clean_end(root)
 
 
 if __name__ == "__main__":

@@ -1,5 +1,6 @@
 """A whole local campaign with the real executor: scripted LLM workers, but real smoke test, real
-sweeps of real training processes (wandb offline), real polls and teardown, driven by metaopt.py."""
+sweeps of real training processes (wandb offline), real polls and teardown, all run by metaopt.py step
+itself: the host only dispatches workers."""
 from __future__ import annotations
 
 import json
@@ -34,6 +35,12 @@ class LocalCampaignWithTheRealExecutor(unittest.TestCase):
         state = json.loads((root / ".ml-metaopt" / "state.json").read_text())
 
         self.assertEqual(last["machine_state"], "COMPLETE")
+        kinds = [json.loads(text)["action"]["kind"] for _, text in host.outputs]
+        self.assertEqual(set(kinds) - {"step"}, {"dispatch_workers", "stop"}, "the host only dispatched workers")
+        journal = [json.loads(line) for line in (root / ".ml-metaopt" / "journal.jsonl").read_text().splitlines()]
+        ran = [e["type"] for e in journal if e.get("event") == "executor"]
+        self.assertEqual({t: ran.count(t) >= 2 for t in ("run_smoke_test", "launch_sweep", "poll_sweep")},
+                         {"run_smoke_test": True, "launch_sweep": True, "poll_sweep": True}, ran)
         runs = [json.loads(p.read_text()) for p in results.glob("*.json")]
         self.assertEqual(len(runs), 8, "two sweeps of run_cap 4 ran real training processes")
         # Each iteration's best run is the best of the runs its sweep's programs reported themselves.

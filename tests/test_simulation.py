@@ -1,4 +1,5 @@
-"""End to end: a host that only loops on `metaopt.py step` runs whole campaigns to every terminal state."""
+"""End to end: a host that only loops on `metaopt.py step` (and dispatches workers) runs whole campaigns
+to every terminal state; so does a host that runs the executor itself (--no-executor)."""
 import json
 import tempfile
 
@@ -10,7 +11,8 @@ import support  # noqa: F401
 import sim_host
 from sim_host import Host, Scenario, write_preflight, write_project
 
-from metaopt_lib.contract import machine
+from metaopt_lib.contract import machine, validation
+from metaopt_lib.control import driver
 
 
 def journal(root):
@@ -50,6 +52,61 @@ class Simulation(unittest.TestCase):
         self.assertTrue((self.root / ".ml-metaopt" / "reports" / "final.md").exists())
         self.assertTrue((self.root / ".ml-metaopt" / "reports" / "iteration-5.md").exists())
         self.assertFalse((self.root / "AGENTS.md").exists(), "the AGENTS.md hook block is removed at the end")
+
+    def test_each_iteration_takes_at_most_four_steps_and_seven_host_calls(self):
+        self.run_campaign()
+        kinds = [json.loads(text)["action"]["kind"] for _, text in self.host.outputs]
+        self.assertEqual(set(kinds), {"dispatch_workers", "stop"}, "the host ran no executor and slept for none")
+        self.assertLessEqual(len(self.host.outputs) / 5, 4)
+        self.assertLessEqual(self.host.tool_calls / 5, 7)
+
+    def test_every_executor_run_is_journaled_and_the_status_shows_them(self):
+        write_project(self.root)
+        host = Host(self.root)
+        while True:  # up to the first analysis dispatch: the step ran smoke test, launch and polls
+            _, document = host.step()
+            if document["machine_state"] == "ANALYZE":
+                break
+            host.act(document["action"])
+        entries = [e for e in journal(self.root) if e.get("event") == "executor"]
+        self.assertEqual([e["type"] for e in entries], ["run_smoke_test", "launch_sweep", "poll_sweep", "poll_sweep"])
+        archived = {p.stem for p in (self.root / ".ml-metaopt" / "archive").rglob("*.json") if "directives" in p.parts}
+        for entry in entries:
+            self.assertIn(entry["id"], archived)
+            self.assertEqual((entry["exit_code"], entry["result"]), (0, "ok"))
+            self.assertIsInstance(entry["seconds"], float)
+            self.assertIn(entry["id"], entry["summary"])
+        self.assertIn("finished: 2 finished", entries[-1]["summary"])
+        recent = driver.status(self.root)["recent"]
+        self.assertTrue(any("executor poll_sweep" in line for line in recent), recent)
+
+    def test_the_end_of_a_sweep_is_acted_on_at_once(self):
+        # The poll that saw the sweep end and the analysis dispatch happen at the same moment: no wait
+        # for a poll interval in between. The poll before it waited for the end itself (60 s).
+        write_project(self.root, **{"stop_conditions.max_iterations": 1})
+        Host(self.root).run()
+        entries = journal(self.root)
+        polls = [i for i, e in enumerate(entries) if e.get("event") == "executor" and e["type"] == "poll_sweep"]
+        self.assertEqual(len(polls), 2)
+        analysis = next(e for e in entries[polls[-1]:] if e.get("to") == "ANALYZE")
+        self.assertEqual(analysis["at"], entries[polls[-1]]["at"])
+        launch = next(e for e in entries if e.get("event") == "executor" and e["type"] == "launch_sweep")
+        held = sim_host.parse_time(entries[polls[0]]["at"]) - sim_host.parse_time(launch["at"])
+        self.assertEqual(held.total_seconds(), 60)
+
+    def test_a_step_returns_at_its_wait_bound_with_the_sweeps_progress(self):
+        write_project(self.root, Scenario(polls_to_finish=12), **{"stop_conditions.max_iterations": 2})
+        host = Host(self.root, max_wait=30)
+        final = host.run()
+        self.assertEqual(final["action"]["terminal_state"], "COMPLETE")
+        waits = [json.loads(text) for _, text in host.outputs if json.loads(text)["action"]["kind"] == "step"]
+        self.assertTrue(waits, "a 60 s poll never fits in a 30 s bound")
+        for document in waits:
+            self.assertEqual(validation.validate_document("step-output", document, "step output"), [])
+            progress = document["action"]["progress"]
+            self.assertEqual(progress["run_cap"], 4)
+            self.assertEqual(progress["max_budget_usd"], 5.0)
+            self.assertIn(f"{progress['sweep_identity']} running: {progress['trials_finished']} of 4", document["summary"])
 
     def test_step_output_stays_small_and_does_not_grow_with_history(self):
         self.run_campaign()
@@ -174,6 +231,49 @@ class Simulation(unittest.TestCase):
         (self.root / "ml_metaopt_campaign.yaml").write_text(text.replace("val_acc", "val_loss"))
         self.assertEqual(Host(self.root).step("resume")[0], 0)
         self.assertEqual(Host(self.root).run()["action"]["terminal_state"], "COMPLETE")
+
+
+class HostRunsTheExecutor(unittest.TestCase):
+    """--no-executor: the step hands every executor command to the host and reaches the same ends."""
+
+    def setUp(self):
+        tmp = tempfile.TemporaryDirectory()
+        self.addCleanup(tmp.cleanup)
+        self.tmp = Path(tmp.name)
+
+    def run_both(self, scenario=None, preflight=True, **overrides):
+        ends = {}
+        for no_executor in (False, True):
+            root = self.tmp / f"no-executor-{no_executor}"
+            root.mkdir()
+            write_project(root, scenario, preflight, **overrides)
+            host = Host(root, no_executor=no_executor)
+            final = host.run()
+            kinds = {json.loads(text)["action"]["kind"] for _, text in host.outputs}
+            ran_inside = [e for e in journal(root) if e.get("event") == "executor"]
+            if no_executor:
+                self.assertEqual(ran_inside, [], "the step started the executor itself")
+            else:
+                self.assertNotIn("run_executor", kinds)
+            state = state_of(root)
+            ends[no_executor] = (final["action"]["terminal_state"], state["iteration"],
+                                 state["baseline"]["metric_value"] if state["baseline"] else None,
+                                 state["spend_ledger"]["total_usd"], len(state["completed_iterations"]))
+        self.assertEqual(ends[True], ends[False])
+        return ends[True][0]
+
+    def test_complete(self):
+        self.assertEqual(self.run_both(), "COMPLETE")
+
+    def test_failed(self):
+        self.assertEqual(self.run_both(Scenario(smoke_passes=False)), "FAILED")
+
+    def test_blocked_config(self):
+        self.assertEqual(self.run_both(preflight=False), "BLOCKED_CONFIG")
+
+    def test_blocked_protocol(self):
+        self.assertEqual(self.run_both(Scenario(poll_failures=99), **{"stop_conditions.max_iterations": 1}),
+                         "BLOCKED_PROTOCOL")
 
 
 if __name__ == "__main__":
