@@ -6,9 +6,12 @@ Usage:
   python3 scripts/benchmark.py local-backend [--repeat N]
 
 control-plane: median wall time of one `metaopt.py step` process at iteration 1 and at a
-synthesized iteration 1,000; bytes the host reads per step and in total for a five-iteration
-campaign (SKILL.md plus every step output); host turns per iteration. The campaign is driven by
-the simulated host of the test suite (scripted workers, test-only stand-in executor).
+synthesized iteration 1,000 (under --now: no executor runs, no sleeping); for a five-iteration
+campaign, the step invocations and host tool calls per iteration (steps, dispatch rounds, executor
+commands; the host never sleeps) and the bytes the host reads (SKILL.md plus every step output),
+for a host that follows SKILL.md and for one that passes --no-executor. The campaign is driven by
+the simulated host of the test suite (scripted workers; the step runs a stand-in executor on a
+simulated clock, with each sweep ending within the wait bound).
 
 local-backend: the local executor backend with a real training script (wandb offline): the script's
 own wall time when run directly, the median trial wall time inside a sweep and their difference (the
@@ -71,17 +74,28 @@ def _synthesize_history(state, iterations):
     return state
 
 
+def _campaign(base, name, no_executor) -> dict:
+    project = base / name
+    project.mkdir()
+    sim_host.write_project(project)
+    host = sim_host.Host(project, no_executor=no_executor)
+    host.run()
+    outputs = [text for _, text in host.outputs]
+    skill_bytes = (SKILL_ROOT / "SKILL.md").stat().st_size
+    return {"steps_per_iteration": round(len(outputs) / 5, 1),
+            "host_calls_per_iteration": round(host.tool_calls / 5, 1),
+            "actions": dict(sorted(Counter(json.loads(text)["action"]["kind"] for text in outputs).items())),
+            "host_reads_bytes": {"skill_md": skill_bytes, "per_step_mean": round(statistics.mean(map(len, outputs))),
+                                 "per_step_max": max(map(len, outputs)),
+                                 "five_iteration_total": skill_bytes + sum(map(len, outputs))}}
+
+
 def control_plane(repeat) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         base = Path(tmp)
+        loop = _campaign(base, "five-iterations", no_executor=False)
+        host_runs_executor = _campaign(base, "five-iterations-no-executor", no_executor=True)
         full = base / "five-iterations"
-        full.mkdir()
-        sim_host.write_project(full)
-        host = sim_host.Host(full)
-        host.run()
-        outputs = [text for _, text in host.outputs]
-        actions = Counter(json.loads(text)["action"]["kind"] for text in outputs)
-        skill_bytes = (SKILL_ROOT / "SKILL.md").stat().st_size
 
         first = base / "iteration-1" / "project"
         first.mkdir(parents=True)
@@ -101,11 +115,8 @@ def control_plane(repeat) -> dict:
             "step_process_median_seconds": {"iteration_1": round(iteration_1, 3),
                                             "iteration_1000": round(iteration_1000, 3)},
             "state_bytes_at_iteration_1000": state_path.stat().st_size,
-            "host_reads_bytes": {"skill_md": skill_bytes, "per_step_mean": round(statistics.mean(map(len, outputs))),
-                                 "per_step_max": max(map(len, outputs)),
-                                 "five_iteration_total": skill_bytes + sum(map(len, outputs))},
-            "host_turns": {"steps": len(outputs), "per_iteration": round(len(outputs) / 5, 1),
-                           "actions": dict(sorted(actions.items()))},
+            "five_iteration_campaign": loop,
+            "five_iteration_campaign_no_executor": host_runs_executor,
         }
 
 
