@@ -11,3 +11,11 @@ EXIT_CODES = {
     EXIT_USAGE: "usage error (bad arguments); usage on stderr, nothing on stdout",
     EXIT_BUSY: "busy: another process holds the campaign's writer lock; nothing was changed, step again later",
 }
+
+ONE_LINE_LIMIT = 300
+
+
+def one_line(text, limit: int = ONE_LINE_LIMIT) -> str:
+    """`text` as a single non-empty line of at most `limit` characters (the contract's oneLine)."""
+    line = " ".join(str(text).split()) or "-"
+    return line if len(line) <= limit else line[:limit - 3] + "..."

@@ -6,6 +6,7 @@ import sys
 
 from ..contract import machine
 from ..contract.clock import add_seconds
+from ..contract.conventions import one_line
 from ..contract.paths import RESULT_SCHEMAS, SKILL_ROOT
 from ..contract.state_views import budget_snapshot, effective_baseline
 
@@ -115,7 +116,7 @@ def progress_line(progress) -> str:
 
 def step_output(state, summary, action) -> dict:
     return {"schema_version": 2, "machine_state": state["machine_state"], "iteration": state["iteration"],
-            "summary": _one_line(summary), "action": action}
+            "summary": one_line(summary), "action": action}
 
 
 def status_view(state, journal_tail, action) -> dict:
@@ -133,8 +134,3 @@ def status_view(state, journal_tail, action) -> dict:
         "pending": [f"{r['id']} ({r['name']})" for r in state["pending"]],
         "block": state["block"], "recent": [e.get("summary", "") for e in journal_tail], "next_action": action,
     }
-
-
-def _one_line(text) -> str:
-    line = " ".join(str(text).split())
-    return line if len(line) <= 300 else line[:297] + "..."

@@ -13,6 +13,7 @@ import time
 from dataclasses import dataclass
 
 from ..contract import validation
+from ..contract.conventions import one_line
 from ..contract.locks import is_locked
 from . import actions
 
@@ -74,7 +75,7 @@ def journal_entry(campaign_dir, state, record, run: ExecutorRun, now) -> dict:
     code = "" if run.exit_code is None else f"exit {run.exit_code}, "
     return {"seq": state["step_seq"], "at": now, "event": "executor", "id": record["id"], "type": record["name"],
             "exit_code": run.exit_code, "seconds": run.seconds, "result": status,
-            "summary": actions._one_line(f"executor {record['name']} {record['id']}: {code}{run.seconds:.1f} s; "
+            "summary": one_line(f"executor {record['name']} {record['id']}: {code}{run.seconds:.1f} s; "
                                          f"{what}")}
 
 

@@ -7,10 +7,10 @@ from pathlib import Path
 
 from ..contract import validation
 from ..contract.atomic_io import write_json_atomic
-from ..contract.conventions import EXIT_INVALID, EXIT_OK
+from ..contract.conventions import EXIT_INVALID, EXIT_OK, one_line
 from ..contract.locks import FileLock
 from .dependencies import MissingDependency
-from .outcome import ExecContext, ExecError, Outcome, one_line, timestamp
+from .outcome import ExecContext, ExecError, Outcome, timestamp
 from .records import RecordError
 
 EXECUTOR_TYPES = ("run_smoke_test", "launch_sweep", "poll_sweep", "teardown")

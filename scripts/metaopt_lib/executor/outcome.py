@@ -39,15 +39,6 @@ class Outcome:
         return self.error is None
 
 
-MESSAGE_LIMIT = 300
-
-
-def one_line(text) -> str:
-    """`text` as a single line of at most 300 characters (the contract's oneLine)."""
-    text = " ".join(str(text).split())
-    return text if len(text) <= MESSAGE_LIMIT else text[:MESSAGE_LIMIT - 3] + "..."
-
-
 def utc_now() -> datetime.datetime:
     return datetime.datetime.now(datetime.timezone.utc)
 

@@ -14,10 +14,11 @@ import time
 from collections import deque
 from pathlib import Path
 
+from ..contract.conventions import one_line
 from ..contract.paths import METAOPT_DIR_NAME
-from .outcome import ExecContext, ExecError, Outcome, one_line
-from .process_group import has_exited, kill_session, start_in_new_session
 from ..contract.redaction import Redactor, secret_values
+from .outcome import ExecContext, ExecError, Outcome
+from .process_group import has_exited, kill_session, start_in_new_session
 
 SMOKE_AREA = "smoke"
 LINE_MAX_CHARS = 2000  # executor-result outputTail item maxLength

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from ..contract import campaign as campaign_lib
 from ..contract import machine
 from ..contract.campaign import objective_of
+from ..contract.conventions import one_line
 from ..contract.paths import FINAL_REPORT_PATH, RESULT_SCHEMAS, SKILL_ROOT, result_path, task_path
 
 ID_PREFIX = {
@@ -98,7 +99,7 @@ class EnvelopeBuilder:
                 "outcome": outcome, "next_machine_state": next_state, "next_phase": next_phase,
                 "state_patch": self.patch, "resolved_pending": self.resolved, "directives": self.directives,
                 "worker_launches": self.launches, "wait": wait, "retry": retry, "block": block,
-                "summary": _one_line(summary), "next_action": {"kind": action_kind, "text": _one_line(action_text)}}
+                "summary": one_line(summary), "next_action": {"kind": action_kind, "text": one_line(action_text)}}
 
     def advance(self, next_state, next_phase, summary):
         kind, text = self._work_action()
@@ -107,19 +108,19 @@ class EnvelopeBuilder:
     def wait(self, pending_ids, until, reason):
         state = self.state
         return self._envelope("wait", state["machine_state"], state["phase"], reason, "wait", reason,
-                              wait={"pending_ids": list(pending_ids), "until": until, "reason": _one_line(reason)})
+                              wait={"pending_ids": list(pending_ids), "until": until, "reason": one_line(reason)})
 
     def retry(self, attempt, max_attempts, retry_after_seconds, reason, next_phase=None):
         state = self.state
         kind, text = self._work_action()
         return self._envelope("retry", state["machine_state"], next_phase or state["phase"], reason, kind, text,
                               retry={"attempt": attempt, "max_attempts": max_attempts,
-                                     "retry_after_seconds": int(retry_after_seconds), "reason": _one_line(reason)})
+                                     "retry_after_seconds": int(retry_after_seconds), "reason": one_line(reason)})
 
     def blocked(self, target, code, reason, fix, campaign, resume_state=None, resume_phase=None):
         """Move to BLOCKED_CONFIG or BLOCKED_PROTOCOL with the terminal cleanup."""
         self._cleanup(target, reason, campaign)
-        block = {"code": code, "reason": _one_line(reason), "fix": _one_line(fix),
+        block = {"code": code, "reason": one_line(reason), "fix": one_line(fix),
                  "resume_state": resume_state or self.state["machine_state"],
                  "resume_phase": resume_phase or self.state["phase"]}
         return self._envelope("blocked", target, machine.TERMINAL_PHASE, reason, "stop", fix, block=block)
@@ -138,12 +139,12 @@ class EnvelopeBuilder:
         sweep = self.state["current_sweep"]
         if sweep is not None and sweep["resources_live"]:
             self.directive("teardown", {"sweep_identity": sweep["sweep_identity"], "sweep_id": sweep["sweep_id"],
-                                        "backend": sweep["backend"], "reason": _one_line(reason)},
+                                        "backend": sweep["backend"], "reason": one_line(reason)},
                            iteration=sweep["iteration"])
         marker = campaign["campaign"]["name"] if campaign else self.state["campaign"]["name"]
         self.directive("remove_agents_hook", {"agents_md_path": "AGENTS.md", "marker": marker})
         self.directive("emit_final_report", {"report_path": FINAL_REPORT_PATH, "terminal_state": target,
-                                             "reason": _one_line(reason)})
+                                             "reason": one_line(reason)})
 
     def _work_action(self):
         if self.launches:
@@ -185,8 +186,3 @@ def run_phase(agent, phases, state, campaign, inputs) -> dict:
     builder = EnvelopeBuilder(state, agent, state["phase"])
     blocked = guard_campaign(state, campaign, inputs, builder)
     return blocked if blocked is not None else function(state, campaign, inputs, builder)
-
-
-def _one_line(text) -> str:
-    line = " ".join(str(text).split())
-    return line if len(line) <= 300 else line[:297] + "..."

@@ -2,10 +2,7 @@
 from __future__ import annotations
 
 
-def line(text: str, limit: int = 300) -> str:
-    """One line of at most `limit` characters."""
-    text = " ".join(str(text).split()) or "-"
-    return text if len(text) <= limit else text[:limit - 3] + "..."
+from ..contract.conventions import one_line as line
 
 
 def passed(name, detail, result="pass"):

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Mapping
 
+from ...contract.conventions import one_line as outcome_one_line
 from ...contract.redaction import Redactor, secret_values
 from ..outcome import ExecContext, ExecError
-from ..outcome import one_line as outcome_one_line
 from .adapter import CloudAdapter, CloudError
 from .record import down_requested, open_clusters, save, stop_requested
 

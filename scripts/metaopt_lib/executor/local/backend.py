@@ -7,9 +7,10 @@ import signal
 import sys
 import time
 
+from ...contract.conventions import one_line
 from ...contract.paths import METAOPT_DIR_NAME
 from ..dependencies import MissingDependency, require_optuna
-from ..outcome import SWEEPS_AREA, ExecContext, ExecError, Outcome, one_line, timestamp
+from ..outcome import SWEEPS_AREA, ExecContext, ExecError, Outcome, timestamp
 from ..records import RecordError, SweepLock, write_record
 from .launch import runner_resource, seed_for, start_runner, sweep_id_for
 from .poll import poll_details
