@@ -32,6 +32,17 @@ class AtomicWrites(unittest.TestCase):
         self.assertEqual(json.loads(target.read_text()), {"v": 1})
         self.assertEqual(os.listdir(self.dir), ["state.json"])
 
+    def test_a_written_file_has_the_mode_the_umask_gives_a_new_file(self):
+        for mask in (0o022, 0o077, 0o002):
+            with self.subTest(umask=oct(mask)):
+                target = self.dir / f"report-{mask:o}.md"
+                with mock.patch.object(atomic_io, "FILE_MODE", 0o666 & ~mask):
+                    atomic_io.write_text_atomic(target, "# report\n")
+                self.assertEqual(target.stat().st_mode & 0o777, 0o666 & ~mask)
+        previous = os.umask(0o027)
+        os.umask(previous)
+        self.assertEqual(atomic_io.FILE_MODE, 0o666 & ~previous, "the process's own umask")
+
     def test_non_finite_numbers_are_refused_before_touching_the_file(self):
         target = self.dir / "state.json"
         atomic_io.write_json_atomic(target, {"v": 1})

@@ -197,6 +197,12 @@ class OutputTest(SmokeTestCase):
         tail.close()
         self.assertEqual([text for text, _ in tail.lines], ["100%", "done", "last"])
 
+    def test_terminal_colours_and_control_sequences_are_stripped(self):
+        outcome = self.smoke("printf '\\033[1;31mERROR\\033[0m: \\033]0;title\\007bad \\033(Bvalue\\033[K\\n'; "
+                             "printf '\\033[32mok\\033[0m\\n' >&2")
+        self.assertEqual(outcome.details["stdout_tail"], ["ERROR: bad value"])
+        self.assertEqual(outcome.details["stderr_tail"], ["ok"])
+
     def test_invalid_utf8_is_replaced_not_fatal(self):
         outcome = self.smoke("printf 'ok \\377\\376 end\\n'; printf '\\300' >&2")
         self.assertEqual(outcome.details["stdout_tail"], ["ok \ufffd\ufffd end"])

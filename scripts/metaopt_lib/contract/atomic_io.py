@@ -1,10 +1,29 @@
-"""Crash-safe file writes: temp file in the same directory, fsync, os.replace, directory fsync."""
+"""Crash-safe file writes: temp file in the same directory, fsync, os.replace, directory fsync.
+
+Files get the permissions the user's umask gives a new file (0644 under the usual 022), not the
+0600 of a temporary file: reports and exports are meant to be read by the user's other tools.
+"""
 from __future__ import annotations
 
 import json
 import os
 import tempfile
 from pathlib import Path
+
+
+def _current_umask() -> int:
+    try:  # Linux tells it without changing it
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("Umask:"):
+                return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+FILE_MODE = 0o666 & ~_current_umask()
 
 
 def write_text_atomic(path, text: str) -> None:
@@ -14,6 +33,7 @@ def write_text_atomic(path, text: str) -> None:
     fd, tmp = tempfile.mkstemp(prefix="." + target.name + ".", suffix=".tmp", dir=target.parent)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            os.fchmod(handle.fileno(), FILE_MODE)
             handle.write(text)
             handle.flush()
             os.fsync(handle.fileno())

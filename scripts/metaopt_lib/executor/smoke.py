@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import errno
 import os
+import re
 import selectors
 import subprocess
 import time
@@ -29,6 +30,10 @@ GRACE_SECONDS = 2.0
 DRAIN_SECONDS = 2.0
 READ_BYTES = 65536
 POLL_SECONDS = 0.05
+# Terminal control sequences (colours, cursor moves, titles) that make a tail unreadable as text:
+# CSI (ESC [ ... final), OSC (ESC ] ... BEL or ESC \), and the other ESC sequences (ESC, optional
+# intermediate bytes, a final byte: charset selection, cursor save, reverse index...).
+ANSI_ESCAPE = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b[ -/]*[0-~]")
 
 
 class OutputTail:
@@ -36,7 +41,8 @@ class OutputTail:
 
     A line longer than the kept prefix is cut (the rest is counted, never stored), so one huge line
     without a newline costs no more than a short one. A lone carriage return starts the line over, as
-    on a terminal: a progress bar keeps its last state instead of flooding the tail."""
+    on a terminal: a progress bar keeps its last state instead of flooding the tail. Terminal escape
+    sequences (colours) are removed."""
 
     def __init__(self, max_lines: int, keep_chars: int):
         self.lines: deque[tuple[str, bool]] = deque(maxlen=max_lines)
@@ -97,7 +103,7 @@ class OutputTail:
         self.current += piece[:max(0, room)]
 
     def _finish(self) -> None:
-        text = self.current.decode("utf-8", errors="replace")
+        text = ANSI_ESCAPE.sub("", self.current.decode("utf-8", errors="replace"))
         cut = self.cut or len(text) > self.keep_chars
         self.lines.append((text[:self.keep_chars], cut))
         self._restart()
