@@ -4,44 +4,24 @@ Each is idempotent: running it twice leaves the same files.
 """
 from __future__ import annotations
 
-import re
-
-from ..contract.atomic_io import write_text_atomic
 from ..contract.paths import SKILL_ROOT
 from ..contract.state_views import budget_snapshot, effective_baseline
-
-HOOK_BEGIN = "<!-- BEGIN ml-metaoptimization: {marker} -->"
-HOOK_END = "<!-- END ml-metaoptimization: {marker} -->"
+from .agents_hook import add_hook, remove_hook
 
 
 def run(campaign_dir, directive, state) -> None:
     payload = directive["payload"]
     kind = directive["type"]
     if kind == "add_agents_hook":
-        _write_hook(campaign_dir, payload["marker"], payload["text"])
+        add_hook(campaign_dir, payload["marker"], payload["text"])
     elif kind == "remove_agents_hook":
-        _write_hook(campaign_dir, payload["marker"], None)
+        remove_hook(campaign_dir, payload["marker"])
     elif kind == "emit_iteration_report":
         campaign_dir.write_text(payload["report_path"], iteration_report(state, directive["iteration"]))
     elif kind == "emit_final_report":
         campaign_dir.write_text(payload["report_path"], final_report(state, payload))
     else:
         raise ValueError(f"not a mechanical directive: {kind}")
-
-
-def _write_hook(campaign_dir, marker, text):
-    path = campaign_dir.root / "AGENTS.md"
-    current = path.read_text(encoding="utf-8") if path.exists() else ""
-    begin, end = HOOK_BEGIN.format(marker=marker), HOOK_END.format(marker=marker)
-    block = re.compile(re.escape(begin) + r".*?" + re.escape(end) + r"\n?", re.S)
-    updated = block.sub("", current)
-    if text is not None:
-        updated = updated.rstrip("\n") + ("\n\n" if updated.strip() else "") + f"{begin}\n{text.strip()}\n{end}\n"
-    if updated != current:
-        if updated.strip():
-            write_text_atomic(path, updated)
-        elif path.exists():
-            path.unlink()
 
 
 def _metric(run):
