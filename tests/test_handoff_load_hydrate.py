@@ -121,6 +121,9 @@ class LoadCampaignTest(HandoffCase):
              ("identity",), PREFLIGHT_FIX_PARTS),
             ("preflight for other runtime settings", fixture_campaign(bigger_run_cap), (),
              preflight_for(campaign), "preflight-stale", ("runtime",), PREFLIGHT_FIX_PARTS),
+            ("preflight older than seven days", campaign, (),
+             preflight_for(campaign, emitted_at="2026-11-15T10:59:59Z"), "preflight-expired",
+             ("7 days old", "trusted for 7 days"), PREFLIGHT_FIX_PARTS),
         ]
         for name, current, issues, preflight, code, reason_parts, fix_parts in cases:
             with self.subTest(name):
@@ -133,6 +136,15 @@ class LoadCampaignTest(HandoffCase):
                 for part in fix_parts:
                     self.assertIn(part, envelope["block"]["fix"])
                 self.assertEqual(envelope["state_patch"], [], "a block changes no owned field")
+
+
+    def test_a_preflight_up_to_seven_days_old_is_accepted(self):
+        campaign = fixture_campaign()
+        for emitted in ("2026-11-15T11:00:00Z", "2026-11-22T10:59:00Z", "2026-11-23T00:00:00Z"):
+            with self.subTest(emitted_at=emitted):
+                inputs = Inputs(now=NOW, preflight=preflight_for(campaign, emitted_at=emitted))
+                envelope = load_campaign.handoff(fixture_state("load-campaign"), campaign, inputs)
+                self.assertEqual(envelope["next_machine_state"], "HYDRATE_STATE")
 
 
 class HydrateStateTest(HandoffCase):

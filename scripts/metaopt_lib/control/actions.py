@@ -80,8 +80,8 @@ def stop_action(campaign_dir, state) -> dict:
     found = "the results and the best configuration" if state["completed_iterations"] else "what happened"
     user_can = [f"Read .ml-metaopt/reports/final.md for {found}."]
     if state["block"]:
-        user_can = [state["block"]["fix"], f"Then run: python3 {METAOPT_SCRIPT} resume --project-root "
-                    f"{campaign_dir.root}"[:300]] + user_can
+        user_can = [concrete(state["block"]["fix"], campaign_dir),
+                    f"Then run: python3 {METAOPT_SCRIPT} resume --project-root {campaign_dir.root}"[:300]] + user_can
     elif terminal["state"] == "FAILED":
         user_can.append("Fix the cause, then start a new campaign (or a new name) to try again.")
     cleanup = [r for r in state["pending"] if r["name"] == "teardown"]
@@ -90,6 +90,13 @@ def stop_action(campaign_dir, state) -> dict:
                         f"or bill: run python3 {METAOPT_SCRIPT} step --project-root {campaign_dir.root} to try "
                         "again (its journal line says why it failed)."[:300])
     return {"kind": "stop", "terminal_state": terminal["state"], "reason": terminal["reason"], "user_can": user_can}
+
+
+def concrete(text, campaign_dir) -> str:
+    """A fix as the user can paste it: the skill's scripts and the project by their absolute paths."""
+    text = text.replace("python3 scripts/", f"python3 {SKILL_ROOT}/scripts/").replace("<project>",
+                                                                                    str(campaign_dir.root))
+    return one_line(text)
 
 
 def sweep_progress(state) -> dict | None:

@@ -8,7 +8,12 @@ from __future__ import annotations
 
 from ..contract import campaign as campaign_lib
 from ..contract import machine
+from ..contract.clock import parse_time
 from .common import run_phase
+
+# A readiness check says what the machine was like when it ran; after this long it says too little
+# (packages upgraded, keys rotated, a venv removed) to let a campaign spend on it.
+PREFLIGHT_MAX_AGE_DAYS = 7
 
 _RERUN = ("run the preflight again (python3 scripts/preflight.py --project-root <project> writes "
           ".ml-metaopt/preflight-readiness.json), then run metaopt.py resume.")
@@ -17,7 +22,7 @@ FIX_AND_RERUN_PREFLIGHT = "Fix what the failed check reports, then " + _RERUN
 
 
 def validate_campaign(state, campaign, inputs, builder) -> dict:
-    problem = preflight_problem(campaign, inputs.preflight)
+    problem = preflight_problem(campaign, inputs.preflight, inputs.now)
     if problem is not None:
         code, reason, fix = problem
         return builder.blocked("BLOCKED_CONFIG", code, reason, fix, campaign)
@@ -28,7 +33,7 @@ def validate_campaign(state, campaign, inputs, builder) -> dict:
                            f"Campaign {campaign['campaign']['name']} is valid and its preflight is READY and fresh.")
 
 
-def preflight_problem(campaign, preflight):
+def preflight_problem(campaign, preflight, now):
     """(code, reason, fix) when the preflight artifact does not clear the campaign, else None."""
     if not preflight.exists:
         return ("preflight-missing", "No preflight readiness artifact (.ml-metaopt/preflight-readiness.json).",
@@ -50,6 +55,11 @@ def preflight_problem(campaign, preflight):
         return ("preflight-stale",
                 f"The preflight was made for other campaign {' and '.join(stale)} than the campaign file has now.",
                 RERUN_PREFLIGHT)
+    age = parse_time(now) - parse_time(document["emitted_at"])
+    if age.total_seconds() > PREFLIGHT_MAX_AGE_DAYS * 86400:
+        return ("preflight-expired",
+                f"The preflight readiness artifact is {age.days} days old; it is trusted for "
+                f"{PREFLIGHT_MAX_AGE_DAYS} days.", RERUN_PREFLIGHT)
     return None
 
 
