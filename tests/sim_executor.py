@@ -98,7 +98,7 @@ def _poll_details(payload, sweep, scenario, now, complete):
     budget = payload["budget"]
     previous = round(max(0, sweep["polls"] - 1) * scenario.spend_per_poll, 6)
     spent = round(budget["spent_usd"] + spend - previous, 6)
-    over = spent >= budget["max_budget_usd"]
+    over = spent >= budget["max_budget_usd"] and not scenario.running_at_cap
     done = sweep["polls"] >= scenario.polls_to_finish
     status = ("budget_exceeded" if over else "failed" if scenario.sweep_fails and done
               else "finished" if done else "running")

@@ -47,6 +47,7 @@ class Scenario:
     poll_failures: int = 0            # transient poll errors before each successful poll
     sweep_fails: bool = False
     teardown_failures: int = 0        # failed teardowns (of any sweep) before one succeeds
+    running_at_cap: bool = False      # a poll reports the sweep running although spend reached the cap
 
 
 def campaign_document(**overrides) -> dict:

@@ -414,6 +414,18 @@ class GatePoll(HandoffCase):
         self.assertMoved(envelope, new, "WAIT_FOR_SWEEP", "gate_poll", "wait")
         self.assertEqual(envelope["wait"]["pending_ids"], ["poll-2-2"])
 
+    def test_a_poll_of_another_sweep_is_rejected_not_consumed(self):
+        for name, details in (("other identity", {"sweep_identity": "cifar10-resnet-iter-9"}),
+                              ("other sweep id", {"sweep_id": "local-0000aa"})):
+            with self.subTest(name):
+                state = poll_state()
+                envelope, new = self.step(state, results=self.poll(details=details))
+                self.assertResolved(envelope, "poll-2-2", "rejected")
+                self.assertEqual(envelope["outcome"], "retry")
+                self.assertEqual(new["spend_ledger"], state["spend_ledger"])
+                self.assertEqual(new["current_sweep"]["poll_failures"], state["current_sweep"]["poll_failures"] + 1)
+                self.assertIn("poll result is for", envelope["retry"]["reason"])
+
     def test_a_running_sweep_updates_the_record_and_the_ledger_then_polls_again(self):
         results = self.poll()
         envelope, new = self.step(poll_state(), results=results)

@@ -141,6 +141,18 @@ class Simulation(unittest.TestCase):
         self.assertGreaterEqual(state["spend_ledger"]["total_usd"], 2.0)
         self.assertTrue(list((self.root / ".ml-metaopt" / "archive").rglob("teardown-*.json")))
 
+    def test_a_poll_still_running_at_the_cap_is_a_budget_stop_with_teardown(self):
+        final = self.run_campaign(Scenario(spend_per_poll=0.9, running_at_cap=True, polls_to_finish=5),
+                                  **{"compute.max_budget_usd": 2.0})
+        state = state_of(self.root)
+        self.assertEqual(final["action"]["terminal_state"], "COMPLETE", final)
+        self.assertIn("Budget exhausted", state["terminal"]["reason"])
+        self.assertGreaterEqual(state["spend_ledger"]["total_usd"], 2.0)
+        self.assertEqual((state["current_sweep"]["status"], state["current_sweep"]["resources_live"]),
+                         ("torn_down", False), "after the teardown the state says the sweep is down")
+        teardowns = [e for e in journal(self.root) if e.get("event") == "executor" and e["type"] == "teardown"]
+        self.assertEqual([e["result"] for e in teardowns], ["ok"])
+
     def test_a_failed_cleanup_teardown_is_run_again_until_it_succeeds(self):
         for no_executor in (False, True):
             with self.subTest(no_executor=no_executor):
@@ -187,6 +199,8 @@ class Simulation(unittest.TestCase):
         final = self.run_campaign(Scenario(poll_failures=99), **{"stop_conditions.max_iterations": 1})
         self.assertEqual(final["action"]["terminal_state"], "BLOCKED_PROTOCOL")
         self.assertEqual(state_of(self.root)["block"]["code"], "poll-attempts-exhausted")
+        sweep = state_of(self.root)["current_sweep"]
+        self.assertEqual((sweep["status"], sweep["resources_live"]), ("torn_down", False))
 
     def _run_until_iterations(self, count):
         host = Host(self.root)

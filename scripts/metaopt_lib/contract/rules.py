@@ -56,7 +56,7 @@ RULES = {
     "executor.incomplete_spend_reported_ok": "Unknown spend reported as a successful poll (never read as zero).",
     "executor.spend_below_source": "Reconciled spend below what a working cost source reports.",
     "executor.stop_reason_inconsistent": "stop_reason set while running, or missing once stopped.",
-    "executor.budget_status_inconsistent": "budget_exceeded below the cap, or still running at the cap.",
+    "executor.budget_status_inconsistent": "budget_exceeded below the cap.",
     "executor.teardown_incomplete": "Teardown reported ok while resources remain.",
     "preflight.status_mismatch": "READY with failed checks, or FAILED without one.",
     "preflight.failure_without_check": "Failures and failed checks do not correspond one to one.",

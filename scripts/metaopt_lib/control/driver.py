@@ -176,13 +176,27 @@ def _close_finished_cleanup(cdir, state, now):
             why = result.issues[0].message if result.issues else (result.document or {}).get("error")
             cdir.append_journal({"seq": state["step_seq"], "at": now, "event": "cleanup-failed",
                                  "id": record["id"], "summary": f"{record['name']} did not succeed: {why}"[:300]})
-    return _close_records(cdir, state, done, now, "cleanup results recorded") if done else state
+    if not done:
+        return state
+    sweep = state["current_sweep"]
+    for record in done:
+        if record["name"] == "teardown":
+            sweep = _sweep_down(sweep, record)
+    return _close_records(cdir, state, done, now, "cleanup results recorded", current_sweep=sweep)
 
 
-def _close_records(cdir, state, records, now, summary):
+def _sweep_down(sweep, record):
+    """The sweep after a confirmed cleanup teardown of it: it runs and bills no more."""
+    if sweep is None or sweep["iteration"] != record["iteration"]:
+        return sweep
+    ended = sweep["status"] in ("finished", "canceled", "failed", "budget_exceeded")
+    return dict(sweep, resources_live=False, status=sweep["status"] if ended else "torn_down")
+
+
+def _close_records(cdir, state, records, now, summary, **changes):
     ids = {r["id"] for r in records}
     new_state = dict(state, pending=[r for r in state["pending"] if r["id"] not in ids],
-                     step_seq=state["step_seq"] + 1, updated_at=now)
+                     step_seq=state["step_seq"] + 1, updated_at=now, **changes)
     cdir.write_state(new_state)
     for record in records:
         cdir.archive(record)

@@ -204,6 +204,9 @@ def _read_poll(state, campaign, inputs, builder, record, teardowns):
     problem = executor_problem(record, result, "poll_sweep")
     if problem is None and result.document["details"]["sweep_identity"] != sweep["sweep_identity"]:
         problem = f"poll result is for {result.document['details']['sweep_identity']}"
+    reported = result.document["details"].get("sweep_id") if problem is None else None
+    if reported is not None and sweep["sweep_id"] is not None and reported != sweep["sweep_id"]:
+        problem = f"poll result is for sweep {reported}, not the launched {sweep['sweep_id']}"
     if problem is None and result.document["status"] == "ok":
         builder.resolve(record["id"], "consumed")
         return _apply_poll(state, campaign, inputs, builder, result.document["details"], teardowns)
