@@ -48,6 +48,8 @@ class Scenario:
     sweep_fails: bool = False
     teardown_failures: int = 0        # failed teardowns (of any sweep) before one succeeds
     running_at_cap: bool = False      # a poll reports the sweep running although spend reached the cap
+    silent_workers: int = 0           # the first N dispatched worker tasks end without writing a result
+    wrong_metric_workers: int = 0     # the next N ideation results name another metric
 
 
 def campaign_document(**overrides) -> dict:
@@ -63,22 +65,23 @@ def campaign_document(**overrides) -> dict:
     return support.set_dotted(document, overrides)
 
 
-def write_project(root, scenario=None, preflight=True, **overrides) -> None:
+def write_project(root, scenario=None, preflight=True, emitted_at=START, **overrides) -> None:
+    """A simulated project; `emitted_at` dates its preflight (the real clock's now for a real run)."""
     root = Path(root)
     document = campaign_document(**overrides)
     (root / "ml_metaopt_campaign.yaml").write_text(yaml.safe_dump(document, sort_keys=False), encoding="utf-8")
     if preflight:
-        write_preflight(root, document)
+        write_preflight(root, document, emitted_at=emitted_at)
     write_json_atomic(root / ".sim" / "scenario.json", (scenario or Scenario()).__dict__)
     write_text_atomic(root / ".sim" / "clock", START)
 
 
-def write_preflight(root, document, status="READY") -> None:
+def write_preflight(root, document, status="READY", emitted_at=START) -> None:
     checks = [{"name": "campaign-valid", "result": "pass" if status == "READY" else "fail", "detail": "ok"}]
     failures = [] if status == "READY" else [{"check": "campaign-valid", "message": "broken", "fix": "fix it"}]
     write_json_atomic(Path(root) / ".ml-metaopt" / "preflight-readiness.json", {
         "schema_version": 1, "status": status, "campaign_identity_hash": campaign_lib.identity_hash(document),
-        "runtime_config_hash": campaign_lib.runtime_config_hash(document), "emitted_at": START,
+        "runtime_config_hash": campaign_lib.runtime_config_hash(document), "emitted_at": emitted_at,
         "checks": checks, "failures": failures, "next_action": "Run the campaign."})
 
 
@@ -169,10 +172,25 @@ class Host:
 
 # -- scripted workers -----------------------------------------------------------------------------
 
+def _fault(root, kind, limit) -> bool:
+    """Whether this worker run is one of the first `limit` of a scripted fault (counted in .sim/)."""
+    path = Path(root) / ".sim" / "faults.json"
+    counts = json.loads(path.read_text()) if path.exists() else {}
+    if counts.get(kind, 0) >= limit:
+        return False
+    counts[kind] = counts.get(kind, 0) + 1
+    write_json_atomic(path, counts)
+    return True
+
+
 def run_worker(root, task_path, scenario):
     task = json.loads((Path(root) / task_path).read_text())
+    if _fault(root, "silent", scenario.silent_workers):
+        return
     objective = task["objective"]
     metric = {"name": objective["metric"], "goal": objective["direction"]}
+    if task["worker"] == "metaopt-ideation-worker" and _fault(root, "wrong-metric", scenario.wrong_metric_workers):
+        metric = {"name": "some_other_metric", "goal": objective["direction"]}
     head = {"schema_version": 1, "task_id": task["task_id"], "worker": task["worker"], "status": "ok"}
     if task["worker"] == "metaopt-ideation-worker":
         seed = sum(map(ord, task["task_id"]))

@@ -14,6 +14,7 @@ import support
 from metaopt_lib.contract import campaign as campaign_lib
 from metaopt_lib.contract import validation
 from metaopt_lib.contract.issues import Issue
+from metaopt_lib.contract.sweep_space import space_hash
 from metaopt_lib.control import engine
 from metaopt_lib.handoffs import background_control, select_and_design
 from metaopt_lib.handoffs.common import Inputs, ResultInput
@@ -65,7 +66,7 @@ def lr_sweep(low) -> dict:
 def pool_entry(proposal_id, config, iteration=1) -> dict:
     return {"proposal_id": proposal_id, "iteration": iteration, "source_task_id": f"ideation-{iteration}-1",
             "rationale": f"rationale of {proposal_id}", "sweep_config": config,
-            "content_hash": campaign_lib.sha256_of(config)}
+            "content_hash": space_hash(config)}
 
 
 def ok(document) -> ResultInput:
@@ -139,9 +140,57 @@ class PlanIdeationTest(HandoffCase):
         expected = {"proposals_requested": 2, "baseline": state["baseline"], "learnings": state["learnings"],
                     "learnings_summary": None, "run_cap": 20,
                     "pool": [{k: state["proposal_pool"][0][k] for k in ("proposal_id", "rationale", "sweep_config")}]}
-        self.assertEqual(context_of(envelope), [expected, expected])
+        contexts = context_of(envelope)
+        self.assertEqual([{k: v for k, v in c.items() if k != "assignment"} for c in contexts], [expected, expected])
+        self.assertEqual([c["assignment"]["name"] for c in contexts], ["exploit", "explore"])
         after = self.apply(state, envelope)
         self.assertEqual([(p["name"], p["attempt"]) for p in after["pending"]], [(IDEATION, 1), (IDEATION, 1)])
+
+    def test_parallel_workers_get_distinct_assignments_and_a_lone_worker_none(self):
+        for workers, names in ((1, [None]), (3, ["exploit", "explore", "restructure"]),
+                               (4, ["exploit", "explore", "restructure", "exploit"])):
+            with self.subTest(workers=workers):
+                envelope = background_control.handoff(ideate_state(), fixture_campaign(ideation_workers=workers),
+                                                       Inputs(now=NOW))
+                contexts = context_of(envelope)
+                self.assertEqual([c.get("assignment", {}).get("name") for c in contexts], names)
+                for context in contexts:
+                    if "assignment" in context:
+                        self.assertTrue(context["assignment"]["text"].startswith(
+                            context["assignment"]["name"].capitalize() + ":"))
+                self.apply(ideate_state(), envelope)
+
+    def test_a_retry_keeps_its_assignment_and_says_what_was_wrong(self):
+        state, campaign = waiting_state(), fixture_campaign()
+        tasks = {}
+        for slot, record in enumerate(state["pending"]):
+            context = background_control.ideation_context(state, campaign, state["proposal_pool"], slot)
+            tasks[record["id"]] = {"task_id": record["id"], "context": context}
+        invalid = ResultInput(exists=True, document={"task_id": "ideation-2-2"}, issues=(
+            Issue("ideation-2-2.json", ("proposals", 0, "sweep_config", "metric", "name"), "worker.metric_mismatch",
+                  "metric 'loss' is not the objective metric", "'val_loss'", "use the campaign's objective metric"),))
+        envelope = background_control.handoff(state, campaign, Inputs(now=NOW, results={"ideation-2-2": invalid},
+                                                                      tasks=tasks))
+        [retry] = [w["task"] for w in envelope["worker_launches"]]
+        self.assertEqual(retry["context"], tasks["ideation-2-2"]["context"])
+        self.assertEqual(retry["context"]["assignment"]["name"], "explore")
+        self.assertEqual(retry["previous_errors"], [{
+            "rule": "worker.metric_mismatch", "path": "$.proposals[0].sweep_config.metric.name",
+            "message": "metric 'loss' is not the objective metric; expected 'val_loss'",
+            "fix": "use the campaign's objective metric"}])
+        self.assertIn("worker.metric_mismatch", envelope["summary"])
+        self.apply(state, envelope)
+
+    def test_a_dispatched_task_without_a_result_is_retried_at_once(self):
+        state = waiting_state()
+        state["pending"][0]["dispatched_at"] = "2026-11-22T10:50:00Z"
+        envelope = background_control.handoff(state, fixture_campaign(), Inputs(now=NOW))
+        self.assertEqual(envelope["resolved_pending"], [{"id": "ideation-2-1", "disposition": "superseded"}])
+        [retry] = [w["task"] for w in envelope["worker_launches"]]
+        self.assertEqual((retry["attempt"], retry["previous_errors"][0]["rule"]), (2, "worker.no_result"))
+        self.assertIn(state["pending"][0]["result_path"], retry["previous_errors"][0]["fix"])
+        after = self.apply(state, envelope)
+        self.assertEqual(sorted(p["attempt"] for p in after["pending"]), [1, 2], "the other task still waits")
 
     def test_worker_count_and_proposals_follow_the_policy(self):
         campaign = fixture_campaign(ideation_workers=3, proposals_per_worker=4)
@@ -237,8 +286,25 @@ class GateIdeationTest(HandoffCase):
         first = ideation_result("ideation-2-1")["proposals"][0]
         self.assertEqual(pool[1], {"proposal_id": "ideation-2-1-p1", "iteration": 2, "source_task_id": "ideation-2-1",
                                    "rationale": first["rationale"], "sweep_config": first["sweep_config"],
-                                   "content_hash": campaign_lib.sha256_of(first["sweep_config"])})
+                                   "content_hash": space_hash(first["sweep_config"])})
         self.assertEqual(after["pending"], [])
+
+    def test_the_same_space_written_differently_is_one_proposal(self):
+        base = {"method": "random", "metric": {"name": "val_loss", "goal": "minimize"},
+                "parameters": {"lr": {"min": 0.001, "max": 0.1}, "batch_size": {"values": [32, 64, 128]},
+                               "epochs": {"value": 5}}}
+        rewritten = {"method": "random", "metric": {"name": "val_loss", "goal": "minimize", "target": 0.1},
+                     "name": "other name", "run_cap": 7,
+                     "parameters": {"epochs": {"distribution": "constant", "value": 5.0},
+                                    "batch_size": {"distribution": "categorical", "values": [128, 32, 64]},
+                                    "lr": {"distribution": "uniform", "min": 0.001, "max": 0.1}}}
+        other = copy.deepcopy(base)
+        other["parameters"]["lr"]["distribution"] = "log_uniform_values"
+        state = waiting_state(pool=[])
+        inputs = Inputs(now=NOW, results={"ideation-2-1": ok(ideation_result("ideation-2-1", [base])),
+                                          "ideation-2-2": ok(ideation_result("ideation-2-2", [rewritten, other]))})
+        after = self.apply(state, background_control.handoff(state, fixture_campaign(), inputs))
+        self.assertEqual([p["proposal_id"] for p in after["proposal_pool"]], ["ideation-2-1-p1", "ideation-2-2-p2"])
 
     def test_duplicates_are_dropped_by_content(self):
         carried = fixture_state("wait-for-proposals")["proposal_pool"][0]["sweep_config"]
@@ -430,14 +496,14 @@ class FinalizeSelectionTest(HandoffCase):
                      "failure_reason": "no proposal fits the budget"})
         invalid = ResultInput(exists=True, document={}, issues=(
             Issue("selection-2-1.json", ("status",), "schema.required", "status is missing"),))
-        # name, result, now, disposition, words the problem names
-        cases = [("winner not in the pool", not_in_pool, NOW, "rejected", "prop-1-1"),
-                 ("refined config invalid", bad_bounds, NOW, "rejected", "min"),
-                 ("worker failed", failed, NOW, "rejected", "no proposal fits"),
-                 ("result invalid", invalid, NOW, "rejected", "status is missing"),
-                 ("no result in time", None, LATE, "superseded", "30 minutes")]
+        # name, result, now, disposition, words the problem names, the rule the retry carries
+        cases = [("winner not in the pool", not_in_pool, NOW, "rejected", "prop-1-1", "worker.unknown_proposal_id"),
+                 ("refined config invalid", bad_bounds, NOW, "rejected", "min", "sweep.min_not_below_max"),
+                 ("worker failed", failed, NOW, "rejected", "no proposal fits", "worker.reported_failure"),
+                 ("result invalid", invalid, NOW, "rejected", "status is missing", "schema.required"),
+                 ("no result in time", None, LATE, "superseded", "30 minutes", "worker.timeout")]
         campaign = fixture_campaign()
-        for name, result, now, disposition, problem in cases:
+        for name, result, now, disposition, problem, rule in cases:
             with self.subTest(name, attempt=1):
                 state, envelope = self.finalize(result, now=now)
                 self.assert_move(envelope, "advance", "SELECT_AND_DESIGN_SWEEP", "finalize_selection")
@@ -445,7 +511,9 @@ class FinalizeSelectionTest(HandoffCase):
                 [context] = context_of(envelope)
                 self.assertEqual(context, select_and_design.selection_context(state, campaign))
                 self.assertEqual(envelope["worker_launches"][0]["task"]["attempt"], 2)
+                self.assertEqual(envelope["worker_launches"][0]["task"]["previous_errors"][0]["rule"], rule)
                 self.assertIn(problem, envelope["summary"])
+                self.assertIn(rule, envelope["summary"])
                 after = self.apply(state, envelope, now)
                 self.assertIsNone(after["selected_sweep"])
             with self.subTest(name, attempt=2):

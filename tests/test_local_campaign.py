@@ -13,6 +13,7 @@ from pathlib import Path
 
 import sim_host
 from local_sweep_support import TRAINING, optuna_and_wandb
+from metaopt_lib.control.clock import SystemClock
 from metaopt_lib.executor.local.processes import marked_pids
 
 
@@ -25,7 +26,7 @@ class LocalCampaignWithTheRealExecutor(unittest.TestCase):
         shutil.copytree(TRAINING, root / "repo")
         results = root / "program-results"
         results.mkdir()
-        sim_host.write_project(root, **{
+        sim_host.write_project(root, emitted_at=SystemClock().now(), **{
             "project.repo": "repo", "project.program": "train_lr.py",
             "project.smoke_test_command": f"env -u METAOPT_TEST_RESULTS {sys.executable} train_lr.py",
             "compute.run_cap": 4, "compute.num_sweep_agents": 2,

@@ -108,6 +108,22 @@ class Simulation(unittest.TestCase):
             self.assertEqual(progress["max_budget_usd"], 5.0)
             self.assertIn(f"{progress['sweep_identity']} running: {progress['trials_finished']} of 4", document["summary"])
 
+    def test_a_silent_worker_costs_one_retry_and_a_rejected_one_says_why(self):
+        final = self.run_campaign(Scenario(silent_workers=1, wrong_metric_workers=1),
+                                  **{"stop_conditions.max_iterations": 1})
+        self.assertEqual(final["action"]["terminal_state"], "COMPLETE")
+        tasks = sorted((self.root / ".ml-metaopt" / "archive" / "tasks" / "iter-1").glob("ideation-*.json"))
+        retries = [json.loads(p.read_text()) for p in tasks if json.loads(p.read_text())["attempt"] == 2]
+        self.assertEqual(sorted(t["previous_errors"][0]["rule"] for t in retries),
+                         ["sweep.metric_name_mismatch", "worker.no_result"])
+        # The retries went out in the very next step: no wait for the 30-minute worker timeout.
+        summaries = [json.loads(text)["summary"] for _, text in self.host.outputs]
+        self.assertIn("worker.no_result", summaries[1])
+        self.assertIn("sweep.metric_name_mismatch", summaries[1])
+        self.assertTrue(any("sweep.metric_name_mismatch" in e.get("summary", "") for e in journal(self.root)))
+        self.assertLess(sim_host.parse_time(state_of(self.root)["updated_at"]) - sim_host.parse_time(sim_host.START),
+                        sim_host.parse_time("2026-01-01T00:30:00Z") - sim_host.parse_time("2026-01-01T00:00:00Z"))
+
     def test_step_output_stays_small_and_does_not_grow_with_history(self):
         self.run_campaign()
         sizes = [len(text) for _, text in self.host.outputs]

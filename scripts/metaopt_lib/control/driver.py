@@ -51,20 +51,22 @@ def read_state(cdir):
 
 
 def gather_inputs(cdir, state, campaign_issues, now) -> Inputs:
-    """Read the preflight artifact and every pending record's result, each validated by its contract."""
+    """Read the preflight artifact, every pending worker task, and every pending record's result,
+    each validated by its contract (a worker result against the task it answers)."""
     preflight = _result_input(cdir, "preflight-readiness", cdir.root / PREFLIGHT_FILE, validation.Context())
-    results = {}
+    results, tasks = {}, {}
     for record in state["pending"]:
         path = cdir.path(record["result_path"])
-        if not path.exists():
-            continue
         if record["kind"] == "worker_task":
             task, task_issues = validation.load_and_validate("worker-task", cdir.path(record["spec_path"]))
-            context = validation.context_from_task(task) if task and not task_issues else validation.Context()
-            results[record["id"]] = _result_input(cdir, RESULT_KIND[record["name"]], path, context)
-        elif record["name"] in machine.EXECUTOR_DIRECTIVES:
+            if task is not None and not task_issues:
+                tasks[record["id"]] = task
+            if path.exists():
+                context = validation.context_from_task(task) if record["id"] in tasks else validation.Context()
+                results[record["id"]] = _result_input(cdir, RESULT_KIND[record["name"]], path, context)
+        elif record["name"] in machine.EXECUTOR_DIRECTIVES and path.exists():
             results[record["id"]] = _result_input(cdir, "executor-result", path, validation.Context())
-    return Inputs(now=now, campaign_issues=campaign_issues, preflight=preflight, results=results)
+    return Inputs(now=now, campaign_issues=campaign_issues, preflight=preflight, results=results, tasks=tasks)
 
 
 def _result_input(cdir, kind, path, context):
@@ -195,13 +197,30 @@ def _sweep_down(sweep, record):
 
 def _close_records(cdir, state, records, now, summary, **changes):
     ids = {r["id"] for r in records}
-    new_state = dict(state, pending=[r for r in state["pending"] if r["id"] not in ids],
-                     step_seq=state["step_seq"] + 1, updated_at=now, **changes)
-    cdir.write_state(new_state)
+    new_state = _engine_write(cdir, state, now, {"event": "engine", "closed": sorted(ids), "summary": summary},
+                              pending=[r for r in state["pending"] if r["id"] not in ids], **changes)
     for record in records:
         cdir.archive(record)
-    cdir.append_journal({"seq": new_state["step_seq"], "applied_to": state_digest(state), "at": now,
-                         "event": "engine", "closed": sorted(ids), "summary": summary})
+    return new_state
+
+
+def mark_dispatched(cdir, state, records, now):
+    """Record that these worker tasks were handed to the host (so a later step knows an unanswered
+    one ended without a result); the state is written only when something is new."""
+    ids = {r["id"] for r in records if not r.get("dispatched_at")}
+    if not ids:
+        return state
+    pending = [dict(r, dispatched_at=now) if r["id"] in ids else r for r in state["pending"]]
+    return _engine_write(cdir, state, now, {"event": "dispatched", "ids": sorted(ids),
+                                            "summary": f"handed {len(ids)} worker task(s) to the host"},
+                         pending=pending)
+
+
+def _engine_write(cdir, state, now, entry, **changes):
+    """A change the driver makes itself (not an envelope): one state write and one journal line."""
+    new_state = dict(state, step_seq=state["step_seq"] + 1, updated_at=now, **changes)
+    cdir.write_state(new_state)
+    cdir.append_journal({"seq": new_state["step_seq"], "applied_to": state_digest(state), "at": now, **entry})
     return new_state
 
 

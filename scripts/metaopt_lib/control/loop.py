@@ -69,6 +69,7 @@ def _chain(cdir, options, summary):
         if kind == "stop":
             return actions.step_output(state, summary, actions.stop_action(cdir, state))
         if kind == "dispatch_workers":
+            state = driver.mark_dispatched(cdir, state, move["records"], clock.now())
             return actions.step_output(state, summary, actions.dispatch_action(move["records"]))
         if kind == "run_executor":
             if not options.run_executor:

@@ -1,18 +1,31 @@
 """metaopt-background-control: IDEATE / plan_ideation and WAIT_FOR_PROPOSALS / gate_ideation.
 
-The proposal pool is a bounded FIFO, de-duplicated by content hash: selected proposals leave it for
-good, unselected ones roll over to the next iteration, and when it overflows the oldest go first.
-Ideation context is capped (last K learnings, the capped pool), so it does not grow with history.
+The proposal pool is a bounded FIFO, de-duplicated by the hash of each proposal's canonical search
+space (contract/sweep_space.py), so two proposals of the same space written differently are one:
+selected proposals leave it for good, unselected ones roll over to the next iteration, and when it
+overflows the oldest go first. Ideation context is capped (last K learnings, the capped pool), so it
+does not grow with history. Parallel ideation workers get distinct assignments, so they do not all
+propose the same space.
 """
 from __future__ import annotations
 
-from ..contract import campaign as campaign_lib
 from ..contract import machine
 from ..contract.state_views import effective_baseline, pending_of
+from ..contract.sweep_space import space_hash
 from .common import run_phase
 from .worker_gate import gate_worker_results
 
 IDEATION_WORKER = "metaopt-ideation-worker"
+# One per parallel ideation worker, in turn: the same open question asked of several workers gets the
+# same answer several times.
+ASSIGNMENTS = (
+    ("exploit", "Exploit: narrow the search around the best configurations so far (the baseline and the best "
+                "trials), tightening the ranges of the parameters that mattered."),
+    ("explore", "Explore: sweep dimensions not swept yet, or widen a range whose best value sat at its bound, "
+                "to find what the earlier sweeps could not."),
+    ("restructure", "Restructure: change how the space is searched (method, early termination, a log instead of "
+                    "a linear scale, fewer dimensions) rather than only its ranges."),
+)
 
 
 # --- context shared with the selection lane -------------------------------------------------------
@@ -56,12 +69,18 @@ def normalized_pool(state, policy, extra=()) -> list:
     return pool[max(0, len(pool) - policy["max_pool_size"]):]
 
 
-def ideation_context(state, campaign, pool) -> dict:
+def ideation_context(state, campaign, pool, slot=0) -> dict:
+    """The task context of the `slot`-th ideation worker of this iteration (an assignment of its own
+    when there are several)."""
     policy = campaign["proposal_policy"]
     limit = policy["max_learnings_in_context"]
-    return {"proposals_requested": policy["proposals_per_worker"], "baseline": effective_baseline(state),
-            "learnings": recent_learnings(state, limit), "learnings_summary": learnings_summary(state, limit),
-            "pool": pool_digests(pool, policy["max_pool_size"]), "run_cap": campaign["compute"]["run_cap"]}
+    context = {"proposals_requested": policy["proposals_per_worker"], "baseline": effective_baseline(state),
+               "learnings": recent_learnings(state, limit), "learnings_summary": learnings_summary(state, limit),
+               "pool": pool_digests(pool, policy["max_pool_size"]), "run_cap": campaign["compute"]["run_cap"]}
+    if policy["ideation_workers"] > 1:
+        name, text = ASSIGNMENTS[slot % len(ASSIGNMENTS)]
+        context["assignment"] = {"name": name, "text": text}
+    return context
 
 
 # --- phases -----------------------------------------------------------------------------------------
@@ -74,9 +93,8 @@ def plan_ideation(state, campaign, inputs, builder) -> dict:
     if len(pool) >= policy["max_pool_size"]:
         return builder.advance("SELECT_AND_DESIGN_SWEEP", "plan_selection",
                                f"The carried-over pool is full ({len(pool)} proposals); selecting without ideation.")
-    context = ideation_context(state, campaign, pool)
-    for _ in range(policy["ideation_workers"]):
-        builder.worker(IDEATION_WORKER, campaign, context)
+    for slot in range(policy["ideation_workers"]):
+        builder.worker(IDEATION_WORKER, campaign, ideation_context(state, campaign, pool, slot))
     return builder.advance("WAIT_FOR_PROPOSALS", "gate_ideation",
                            f"Dispatched {policy['ideation_workers']} ideation worker(s) for iteration "
                            f"{state['iteration']} ({len(pool)} proposal(s) carried over).")
@@ -88,8 +106,9 @@ def gate_ideation(state, campaign, inputs, builder) -> dict:
     if not current and not pending_of(state, IDEATION_WORKER):
         # Nothing to gate and nothing to select from (e.g. resumed here after a block): ask again.
         return plan_ideation(state, campaign, inputs, builder)
+    slots = {record["id"]: slot for slot, record in enumerate(pending_of(state, IDEATION_WORKER))}
     gate = gate_worker_results(state, campaign, inputs, builder, IDEATION_WORKER,
-                               lambda: ideation_context(state, campaign, current))
+                               lambda record: ideation_context(state, campaign, current, slots[record["id"]]))
     pool = normalized_pool(state, policy, new_proposals(gate.accepted))
     if pool != state["proposal_pool"]:
         builder.set("/proposal_pool", pool)
@@ -106,9 +125,10 @@ def gate_ideation(state, campaign, inputs, builder) -> dict:
     if not builder.resolved and not builder.launches:
         return builder.wait([r["id"] for r in gate.waiting], gate.until,
                             f"Waiting for {len(gate.waiting)} ideation result(s).")
+    retried = f" ({'; '.join(gate.problems)})" if gate.problems and builder.launches else ""
     return builder.advance("WAIT_FOR_PROPOSALS", "gate_ideation",
                            f"Read {len(gate.accepted)} ideation result(s); {len(gate.waiting)} pending, "
-                           f"{len(builder.launches)} retried; pool has {len(pool)} proposal(s).")
+                           f"{len(builder.launches)} retried{retried}; pool has {len(pool)} proposal(s).")
 
 
 def new_proposals(accepted) -> list:
@@ -119,7 +139,7 @@ def new_proposals(accepted) -> list:
             entries.append({"proposal_id": f"{record['id']}-p{number}", "iteration": record["iteration"],
                             "source_task_id": record["id"], "rationale": proposal["rationale"],
                             "sweep_config": proposal["sweep_config"],
-                            "content_hash": campaign_lib.sha256_of(proposal["sweep_config"])})
+                            "content_hash": space_hash(proposal["sweep_config"])})
     return entries
 
 

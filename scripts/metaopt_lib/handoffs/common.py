@@ -43,6 +43,7 @@ class Inputs:
     campaign_issues: tuple = ()
     preflight: ResultInput = field(default_factory=ResultInput)
     results: dict = field(default_factory=dict)  # pending id -> ResultInput
+    tasks: dict = field(default_factory=dict)    # pending worker task id -> its valid task document
 
     def result(self, pending_id) -> ResultInput:
         return self.results.get(pending_id, ResultInput())
@@ -80,7 +81,7 @@ class EnvelopeBuilder:
                                 "result_path": result_path(iteration, record_id), "payload": payload})
         return record_id
 
-    def worker(self, worker, campaign, context, attempt=1) -> str:
+    def worker(self, worker, campaign, context, attempt=1, previous_errors=None) -> str:
         iteration = self.state["iteration"]
         task_id = self.new_id(worker)
         project = campaign["project"]
@@ -89,6 +90,8 @@ class EnvelopeBuilder:
                 "result_schema": RESULT_SCHEMAS[worker], "objective": objective_of(campaign),
                 "project": {"repo": project["repo"], "program": project["program"]},
                 "no_code_patch": True, "context": context}
+        if previous_errors:
+            task["previous_errors"] = list(previous_errors)
         self.launches.append({"task_path": task_path(iteration, task_id), "task": task})
         return task_id
 

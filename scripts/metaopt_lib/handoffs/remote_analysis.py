@@ -29,7 +29,7 @@ def plan_analysis(state, campaign, inputs, builder):
 
 def finalize_analysis(state, campaign, inputs, builder):
     gate = gate_worker_results(state, campaign, inputs, builder, ANALYSIS_WORKER,
-                               lambda: analysis_context(state, campaign))
+                               lambda _record: analysis_context(state, campaign))
     if gate.accepted:
         return _record_analysis(state, campaign, builder, gate.accepted[-1][1])
     if builder.launches:

@@ -12,7 +12,7 @@ from ..contract import machine, validation
 from ..contract.state_views import effective_baseline
 from .background_control import pool_digests, recent_learnings
 from .common import run_phase
-from .worker_gate import gate_worker_results
+from .worker_gate import error, gate_worker_results
 
 SELECTION_WORKER = "metaopt-selection-worker"
 WORKER_HELP = "Check the selection worker and its results under .ml-metaopt/results/, then run metaopt.py resume."
@@ -41,9 +41,9 @@ def finalize_selection(state, campaign, inputs, builder) -> dict:
         return builder.advance("SELECT_AND_DESIGN_SWEEP", "plan_selection",
                                "No selection task is pending; dispatching one again.")
     gate = gate_worker_results(state, campaign, inputs, builder, SELECTION_WORKER,
-                               lambda: selection_context(state, campaign))
+                               lambda _record: selection_context(state, campaign))
     for record, document in gate.accepted:
-        selected, problem = selected_sweep(state, campaign, document)
+        selected, errors = selected_sweep(state, campaign, document)
         if selected is not None:
             builder.set("/selected_sweep", selected)
             return builder.advance("LOCAL_SANITY", "request_smoke_test",
@@ -51,7 +51,7 @@ def finalize_selection(state, campaign, inputs, builder) -> dict:
                                    f"({selected['sweep_config']['method']}, run cap "
                                    f"{selected['sweep_config']['run_cap']}).")
         # Valid against its task, but not against the current pool or campaign: a rejected result.
-        _reject_and_retry(state, campaign, builder, gate, record, problem)
+        reject_and_retry(state, campaign, builder, gate, record, errors, inputs.tasks.get(record["id"]))
     if builder.launches:
         return builder.advance("SELECT_AND_DESIGN_SWEEP", "finalize_selection",
                                f"Selection retried: {gate.problems[0]}")
@@ -66,28 +66,33 @@ def finalize_selection(state, campaign, inputs, builder) -> dict:
                            resume_state="SELECT_AND_DESIGN_SWEEP", resume_phase="plan_selection")
 
 
-def _reject_and_retry(state, campaign, builder, gate, record, problem):
+def reject_and_retry(state, campaign, builder, gate, record, errors, task=None):
+    """Reject a consumed selection result after all (`errors`: previous_errors items) and retry it."""
     for item in builder.resolved:
         if item["id"] == record["id"]:
             item["disposition"] = "rejected"
-    gate.problems.append(f"{record['id']}: {problem}")
+    gate.problems.append(f"{record['id']} ({errors[0]['rule']} at {errors[0]['path']}): {errors[0]['message']}")
     if record["attempt"] < campaign["proposal_policy"]["max_worker_attempts"]:
-        builder.worker(SELECTION_WORKER, campaign, selection_context(state, campaign), attempt=record["attempt"] + 1)
+        context = task["context"] if task else selection_context(state, campaign)
+        builder.worker(SELECTION_WORKER, campaign, context, attempt=record["attempt"] + 1, previous_errors=errors)
     else:
         gate.exhausted.append(record)
 
 
 def selected_sweep(state, campaign, document):
-    """(selected_sweep record, None) for a usable selection result, else (None, why it is not)."""
+    """(selected_sweep record, None) for a usable selection result, else (None, previous_errors items)."""
     winner = document["winning_proposal_id"]
     hashes = {p["proposal_id"]: p["content_hash"] for p in state["proposal_pool"]}
     if winner not in hashes:
-        return None, f"winning proposal {winner!r} is not in the proposal pool"
+        return None, [error("worker.unknown_proposal_id", "$.winning_proposal_id",
+                            f"winning proposal {winner!r} is not in the proposal pool",
+                            "name one of the proposal_id values of the task's proposals")]
     config = final_sweep_config(campaign, document["sweep_config"])
     issues = validation.validate_document("sweep-config", config, "selected sweep config",
                                           validation.Context(objective=campaign["objective"]))
     if issues:
-        return None, f"the refined sweep config is invalid: {issues[0].message}"
+        return None, [error(i.rule, "$.sweep_config" + i.path[1:], f"the refined sweep config is invalid: {i.problem}",
+                            i.fix or "follow the sweep-config schema") for i in issues[:10]]
     return {"proposal_id": winner, "proposal_content_hash": hashes[winner], "iteration": state["iteration"],
             "sweep_config": config,
             "rationale": document["rationale"]}, None
