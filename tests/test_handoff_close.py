@@ -57,7 +57,8 @@ class RollIteration(unittest.TestCase):
                                            "run_id": "trial-0014", "run_url": None, "config": best["config"]})
         self.assertEqual(new["completed_iterations"][-1], {
             "iteration": 2, "sweep_identity": "cifar10-resnet-iter-2", "proposal_id": "prop-2-1", "best_run": best,
-            "improved": True, "baseline_after": 0.574, "spend_usd": 0.42})
+            "improved": True, "baseline_after": 0.574, "spend_usd": 0.42,
+            "trials": state["current_sweep"]["trials"], "runner_restarts": 0})
         self.assertEqual(new["no_improve_streak"], 0)
         self.assertEqual(new["learnings"][-1], {"iteration": 2,
                                                 "text": "weight_decay near 4e-4 beat 1e-5 by 0.03 val_loss at equal lr."})

@@ -186,7 +186,7 @@ class LaunchSweep(HandoffCase):
         sweep = new["current_sweep"]
         self.assertEqual((sweep["sweep_identity"], sweep["status"], sweep["resources_live"], sweep["sweep_id"]),
                          (IDENTITY, "launching", True, None))
-        self.assertEqual(sweep["trials"], {"finished": 0, "running": 0, "failed": 0, "killed": 0})
+        self.assertEqual(sweep["trials"], {"finished": 0, "running": 0, "failed": 0, "killed": 0, "interrupted": 0})
         self.assertIn({"sweep_identity": IDENTITY, "iteration": 2, "usd": 0, "complete": True, "updated_at": NOW},
                       new["spend_ledger"]["entries"])
         self.assertEqual(new["spend_ledger"]["total_usd"], 0.35)
@@ -628,7 +628,8 @@ class Analyze(HandoffCase):
         self.assertEqual(launch["task"]["worker"], "metaopt-analysis-worker")
         self.assertEqual(context, {
             "sweep_identity": IDENTITY, "sweep_url": None, "sweep_config": state["selected_sweep"]["sweep_config"],
-            "best_run": state["current_sweep"]["best_run"], "trials": {"finished": 18, "failed": 1, "killed": 1},
+            "best_run": state["current_sweep"]["best_run"],
+            "trials": {"finished": 18, "failed": 1, "killed": 1, "interrupted": 0}, "runner_restarts": 0,
             "baseline": state["baseline"], "learnings": state["learnings"][-2:]})
         self.assertMoved(envelope, new, "ANALYZE", "finalize_analysis")
 

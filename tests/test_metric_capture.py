@@ -45,9 +45,12 @@ class MetricCaptureTest(unittest.TestCase):
                           WANDB_SWEEP_PARAM_PATH=str(params))
         self.assertEqual(done.returncode, 0, done.stderr)
         self.assertIn("lr 0.5", done.stdout)  # the sweep parameter file still overrides init(config=...)
-        records = [json.loads(line) for line in self.metrics.read_text().splitlines()]
+        lines = [json.loads(line) for line in self.metrics.read_text().splitlines()]
+        records = [r for r in lines if "metrics" in r]
         self.assertEqual([r["metrics"] for r in records], [{"loss": 0.5, "acc": 0.9}, {"loss": 0.25}])
         self.assertEqual([r["step"] for r in records], [1, 2])
+        # The program's end of its run is recorded too, once, after the last metric.
+        self.assertEqual([r.get("finished") for r in lines], [None, None, True])
 
     def test_without_the_metrics_variable_nothing_is_hooked(self):
         done = run_python("import sys; print(any(type(f).__name__ == '_WandbRunFinder' for f in sys.meta_path))",

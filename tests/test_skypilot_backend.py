@@ -358,7 +358,7 @@ class PollProgress(unittest.TestCase):
         self.assertEqual(sorted(details["idle_killed"]), ["r-dead", "r-silent"])
         self.assertEqual(sorted(c[1] for c in cloud.calls if c[0] == "stop_run"), ["r-dead", "r-silent"])
         self.assertEqual(sorted(cloud.clusters), [self.names[2]])
-        self.assertEqual(details["trials"], {"finished": 0, "running": 1, "failed": 0, "killed": 2})
+        self.assertEqual(details["trials"], {"finished": 0, "running": 1, "failed": 0, "killed": 2, "interrupted": 0})
         self.assertTrue(details["resources_live"])
         again = self.poll()["details"]
         self.assertEqual(again["idle_killed"], [])
@@ -383,7 +383,7 @@ class PollProgress(unittest.TestCase):
         self.assertEqual(details["best_run"]["run_id"], "r2")
         self.assertEqual(details["best_run"]["metric_value"], 0.12)
         self.assertEqual(details["best_run"]["config"], {"lr": 0.01})
-        self.assertEqual(details["trials"], {"finished": 2, "running": 0, "failed": 2, "killed": 0})
+        self.assertEqual(details["trials"], {"finished": 2, "running": 0, "failed": 2, "killed": 0, "interrupted": 0})
 
     def test_wandb_sweep_states_are_compared_case_insensitively(self):
         cases = {"RUNNING": ("running", None), "running": ("running", None), "Paused": ("paused", None),

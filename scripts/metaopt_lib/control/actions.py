@@ -137,7 +137,8 @@ def status_view(state, journal_tail, action) -> dict:
         "baseline_run": baseline.get("run_id") if baseline else None,
         "current_sweep_best": sweep["best_run"]["metric_value"] if sweep and sweep["best_run"] else None,
         "budget": budget_snapshot(state),
-        "current_sweep": None if sweep is None else {k: sweep[k] for k in ("sweep_identity", "status", "trials")},
+        "current_sweep": None if sweep is None else dict({k: sweep[k] for k in ("sweep_identity", "status", "trials")},
+                                                         runner_restarts=sweep.get("runner_restarts", 0)),
         "pending": [f"{r['id']} ({r['name']})" for r in state["pending"]],
         "block": state["block"], "recent": [e.get("summary", "") for e in journal_tail], "next_action": action,
     }

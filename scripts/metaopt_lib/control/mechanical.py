@@ -34,8 +34,13 @@ def iteration_report(state, iteration) -> str:
     lines = [f"# Iteration {iteration} — {state['campaign']['name']}", ""]
     if record:
         lines += [f"- sweep: `{record['sweep_identity']}` from proposal `{record['proposal_id']}`",
-                  f"- best run: {_metric(record['best_run'])}",
-                  f"- improved: {'yes' if record['improved'] else 'no'}; baseline after: {record['baseline_after']}",
+                  f"- best run: {_metric(record['best_run'])}"]
+        if "trials" in record:
+            trials = record["trials"]
+            lines.append(f"- trials: {trials['finished']} finished, {trials['failed']} failed, {trials['killed']} "
+                         f"killed by the watchdog, {trials.get('interrupted', 0)} interrupted; runner restarts: "
+                         f"{record.get('runner_restarts', 0)}")
+        lines += [f"- improved: {'yes' if record['improved'] else 'no'}; baseline after: {record['baseline_after']}",
                   f"- spend of this sweep: {record['spend_usd']:.2f} USD"]
     lines += [f"- campaign spend: {budget['spent_usd']:.2f} of {budget['max_budget_usd']:.2f} USD", "",
               "## Learnings", ""]

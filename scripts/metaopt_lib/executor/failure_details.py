@@ -17,7 +17,7 @@ def failure_details(directive: dict, now: str) -> dict:
         # Nothing could be measured: the spend is unknown, never zero.
         return {"sweep_identity": payload["sweep_identity"], "sweep_id": payload["sweep_id"],
                 "sweep_status": "failed", "stop_reason": "failed",
-                "trials": {"finished": 0, "running": 0, "failed": 0, "killed": 0}, "best_run": None,
+                "trials": {"finished": 0, "running": 0, "failed": 0, "killed": 0, "interrupted": 0}, "best_run": None,
                 "spend": {"sweep_spend_usd": payload["recorded_sweep_spend_usd"], "complete": False,
                           "sources": [{"name": "executor-records", "ok": False, "usd": None}]},
                 "budget": campaign_spend_after(payload["budget"], payload["recorded_sweep_spend_usd"],

@@ -53,6 +53,9 @@ def _close_iteration(state, campaign, builder):
               "spend_usd": _sweep_spend(state, analysis["sweep_identity"])}
     if "proposal_content_hash" in state["selected_sweep"]:
         record["proposal_content_hash"] = state["selected_sweep"]["proposal_content_hash"]
+    sweep = state["current_sweep"]
+    if sweep is not None and sweep["sweep_identity"] == analysis["sweep_identity"]:
+        record.update(trials=sweep["trials"], runner_restarts=sweep.get("runner_restarts", 0))
     builder.append("/completed_iterations", record)
     builder.set("/no_improve_streak", streak)
     for text in analysis["learnings"]:

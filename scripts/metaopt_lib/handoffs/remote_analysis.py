@@ -14,8 +14,8 @@ def analysis_context(state, campaign) -> dict:
     keep = campaign["proposal_policy"]["max_learnings_in_context"]
     return {"sweep_identity": sweep["sweep_identity"], "sweep_url": sweep["sweep_url"],
             "sweep_config": state["selected_sweep"]["sweep_config"], "best_run": sweep["best_run"],
-            "trials": {key: sweep["trials"][key] for key in ("finished", "failed", "killed")},
-            "baseline": effective_baseline(state),
+            "trials": {key: sweep["trials"].get(key, 0) for key in ("finished", "failed", "killed", "interrupted")},
+            "runner_restarts": sweep.get("runner_restarts", 0), "baseline": effective_baseline(state),
             "learnings": state["learnings"][-keep:] if keep else []}
 
 

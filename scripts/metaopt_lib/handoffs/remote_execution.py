@@ -116,7 +116,7 @@ def request_launch(state, campaign, inputs, builder):
     builder.set("/current_sweep", {
         "sweep_identity": identity, "iteration": state["iteration"], "backend": campaign["compute"]["backend"],
         "sweep_id": None, "sweep_url": None, "status": "launching", "resources_live": True, "launched_at": None,
-        "last_poll_at": None, "trials": {"finished": 0, "running": 0, "failed": 0, "killed": 0},
+        "last_poll_at": None, "trials": {"finished": 0, "running": 0, "failed": 0, "killed": 0, "interrupted": 0},
         "best_run": None, "poll_failures": 0})
     ensure_ledger_entry(builder, state, inputs)
     builder.directive("launch_sweep", launch_payload(state, campaign, budget))

@@ -239,7 +239,8 @@ def _apply_poll(state, campaign, inputs, builder, details, teardowns):
     status = details["sweep_status"]
     builder.set("/current_sweep", dict(sweep, status=status, trials=details["trials"], best_run=details["best_run"],
                                        last_poll_at=details["polled_at"], poll_failures=0,
-                                       resources_live=details["resources_live"]))
+                                       resources_live=details["resources_live"],
+                                       runner_restarts=details.get("runner_restarts", 0)))
     builder.set("/spend_ledger/max_budget_usd", campaign["compute"]["max_budget_usd"])
     total = _record_spend(builder, state, inputs, details["spend"]["sweep_spend_usd"], True)
     cap = campaign["compute"]["max_budget_usd"]

@@ -2,8 +2,9 @@
 this directory first on the trial's PYTHONPATH).
 
 When the training program imports wandb, `Run.log` is wrapped so every logged scalar is also appended
-as one JSON line to $METAOPT_METRICS_FILE: {"t": unix time, "step": n, "metrics": {name: number}}.
-The program is not changed and wandb behaves exactly as before. Whatever goes wrong here is
+as one JSON line to $METAOPT_METRICS_FILE: {"t": unix time, "step": n, "metrics": {name: number}},
+and `Run.finish` so that the program's end of the run is one line too: {"t": unix time, "finished":
+true}. The program is not changed and wandb behaves exactly as before. Whatever goes wrong here is
 swallowed: capture must never break a user's training run.
 """
 import importlib.machinery
@@ -34,30 +35,43 @@ def _append(path, data, state):
         if not metrics:
             return
         state["step"] += 1
-        line = json.dumps({"t": time.time(), "step": state["step"], "metrics": metrics})
-        with open(path, "a", encoding="utf-8") as handle:
-            handle.write(line + "\n")
+        _append_line(path, {"t": time.time(), "step": state["step"], "metrics": metrics})
     except Exception:  # noqa: BLE001 - capture never breaks training
         pass
+
+
+def _append_line(path, record):
+    try:
+        with open(path, "a", encoding="utf-8") as handle:
+            handle.write(json.dumps(record) + "\n")
+    except Exception:  # noqa: BLE001 - capture never breaks training
+        pass
+
+
+def _wrap(run_class, name, after):
+    original = getattr(run_class, name, None)
+    if original is None or getattr(original, "_metaopt_capture", False):
+        return
+
+    def wrapper(self, *args, **kwargs):
+        result = original(self, *args, **kwargs)
+        after(*args)
+        return result
+
+    wrapper._metaopt_capture = True
+    wrapper.__wrapped__ = original
+    wrapper.__doc__ = original.__doc__
+    setattr(run_class, name, wrapper)
 
 
 def _patch(module):
     path = os.environ.get("METAOPT_METRICS_FILE")
     run_class = getattr(module, "Run", None)
-    original = getattr(run_class, "log", None)
-    if not path or original is None or getattr(original, "_metaopt_capture", False):
+    if not path or run_class is None:
         return
     state = {"step": 0}
-
-    def log(self, data, *args, **kwargs):
-        result = original(self, data, *args, **kwargs)
-        _append(path, data, state)
-        return result
-
-    log._metaopt_capture = True
-    log.__wrapped__ = original
-    log.__doc__ = original.__doc__
-    run_class.log = log
+    _wrap(run_class, "log", lambda data=None, *rest: _append(path, data, state))
+    _wrap(run_class, "finish", lambda *rest: _append_line(path, {"t": time.time(), "finished": True}))
 
 
 class _PatchingLoader:

@@ -178,7 +178,7 @@ def _no_record(payload: dict, ctx: ExecContext) -> Outcome:
     recorded = payload["recorded_sweep_spend_usd"]
     details = {"sweep_identity": payload["sweep_identity"], "sweep_id": payload["sweep_id"],
                "sweep_status": "failed", "stop_reason": "failed",
-               "trials": {"finished": 0, "running": 0, "failed": 0, "killed": 0}, "best_run": None,
+               "trials": {"finished": 0, "running": 0, "failed": 0, "killed": 0, "interrupted": 0}, "best_run": None,
                "spend": {"sweep_spend_usd": recorded, "complete": False,
                          "sources": [{"name": "launch-record", "ok": False, "usd": None}]},
                "budget": campaign_spend_after(payload["budget"], recorded, recorded),

@@ -44,7 +44,7 @@ def status_from_record(record: dict, finished: int) -> tuple | None:
 
 
 def trial_counts(runs: list, killed_ids: set) -> dict:
-    counts = {"finished": 0, "running": 0, "failed": 0, "killed": len(killed_ids)}
+    counts = {"finished": 0, "running": 0, "failed": 0, "killed": len(killed_ids), "interrupted": 0}
     for run in runs:
         if run.run_id in killed_ids:
             continue

@@ -93,7 +93,8 @@ def poll_details(directive, ctx, files: SweepFiles, stop_everything) -> Outcome:
                "best_run": summary["best_run"],
                "spend": {"sweep_spend_usd": sweep_usd, "complete": all(s["ok"] for s in sources), "sources": sources},
                "budget": budget, "idle_killed": _newly_killed(study, directive["directive_id"]),
-               "resources_live": runner_alive(files) or bool(sweep_pids(files)), "polled_at": polled_at}
+               "resources_live": runner_alive(files) or bool(sweep_pids(files)), "polled_at": polled_at,
+               "runner_restarts": max(0, (status["generation"] if status else 1) - 1)}
     if not details["spend"]["complete"]:
         return Outcome(details, ExecError("spend-listing-failed", f"the runner status of {spec['sweep_identity']} "
                                           "is unreadable; spend counted from the launch clock only", True))

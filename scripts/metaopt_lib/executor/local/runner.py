@@ -22,12 +22,14 @@ from ..outcome import parse_timestamp, timestamp
 from ..records import write_record
 from .processes import kill_pids, sweep_pids
 from .search_space import plan_search
-from .study import counted_trials, open_study, run_id
+from .study import counted_trials, open_study, parameter_key, ran_parameter_sets, run_id
 from .sweep import STATUS_SCHEMA, SweepFiles, hold_runner_lock, read_spec, read_status
 from .trials import TrialProcess
 
 TICK_SECONDS = 0.2
 HEARTBEAT_SECONDS = 1.0
+# Consecutive proposals of parameter sets the sweep already ran before its space counts as exhausted.
+MAX_REPEATED_PROPOSALS = 50
 
 
 class Runner:
@@ -42,6 +44,7 @@ class Runner:
         self.message = "starting"
         self.last_status_write = 0.0
         self.signalled = False
+        self.space_exhausted = False
 
     # -- study ------------------------------------------------------------------------------------
     def open(self):
@@ -52,26 +55,45 @@ class Runner:
             pruner = optuna.pruners.HyperbandPruner(min_resource=early.get("min_iter", 1),
                                                     max_resource=early.get("max_iter", "auto"),
                                                     reduction_factor=early.get("eta", 3))
-        self.study = open_study(self.files, self.spec, self.plan, self.plan.make_sampler(self.spec["seed"]), pruner)
+        # A restarted runner samples on from a seed of its own: the first generation's seed again would
+        # propose the same parameter sets the dead runner already ran.
+        sampler = self.plan.make_sampler(self.spec["seed"] + self.generation - 1)
+        self.study = open_study(self.files, self.spec, self.plan, sampler, pruner)
         self._recover_interrupted()
         if self.plan.method == "grid" and not self.study.get_trials(deepcopy=False):
             for point in self.plan.grid_points():
                 self.study.enqueue_trial(point)
 
     def _recover_interrupted(self):
-        """Trials left RUNNING by a dead runner: kill what survived, fail them without an outcome
-        (which is what marks a trial interrupted), and re-queue their grid points."""
+        """Trials left RUNNING by a dead runner: kill what survived; a trial whose program had ended
+        its run (wandb's run.finish()) counts as finished with the last metric it logged, every other
+        one as interrupted with the last metric it logged, and an interrupted grid point is queued again."""
         kill_pids(sweep_pids(self.files))
         for trial in self.study.get_trials(deepcopy=False):
             if trial.state.name != "RUNNING":
                 continue
+            logged = TrialProcess(trial.number, "", self.files.trial_dir(trial.number), self.plan.metric_name)
+            logged.collect(time.time())
+            values = [v for v in logged.metric_values if _finite(v)]
+            # A finished trial's attributes are frozen, so they are written before it is told.
+            storage = self.study._storage
+            if values:
+                storage.set_trial_user_attr(trial._trial_id, "last_metric", values[-1])
+            if logged.run_finished and values:
+                storage.set_trial_user_attr(trial._trial_id, "outcome", "finished")
+                self.study.tell(trial.number, values[-1])
+                continue
+            storage.set_trial_user_attr(trial._trial_id, "outcome", "interrupted")
             self.study.tell(trial.number, state=TrialState.FAIL)
             if self.plan.method == "grid":
                 self.study.enqueue_trial(trial.params)
 
     # -- one trial ----------------------------------------------------------------------------------
     def _start_trial(self, now: float):
-        trial = self.study.ask(self.plan.distributions())
+        trial = self._ask_new()
+        if trial is None:
+            self.space_exhausted = True
+            return
         params = self.plan.wandb_params(trial.params)
         rid = run_id(self.spec, trial.number)
         trial.set_user_attr("run_id", rid)
@@ -85,6 +107,19 @@ class Runner:
             self.study.tell(trial, state=TrialState.FAIL)
             return
         self.running[trial.number] = (trial, process)
+
+    def _ask_new(self):
+        """A trial with a parameter set the sweep has not run; a repeat is told as not run (outcome
+        duplicate). None once the sampler keeps proposing only sets that already ran. A grid runs an
+        interrupted point again (every point once to the end); random and bayes sweeps never do."""
+        ran = ran_parameter_sets(self.study, with_interrupted=self.plan.method != "grid")
+        for _ in range(MAX_REPEATED_PROPOSALS):
+            trial = self.study.ask(self.plan.distributions())
+            if parameter_key(trial.params) not in ran:
+                return trial
+            trial.set_user_attr("outcome", "duplicate")
+            self.study.tell(trial, state=TrialState.FAIL)
+        return None
 
     def _finish(self, number: int, outcome: str, value=None):
         trial, process = self.running.pop(number)
@@ -143,7 +178,9 @@ class Runner:
         return None
 
     def _may_start(self) -> bool:
-        if self.target_reached or counted_trials(self.study) >= self.spec["sweep_config"]["run_cap"]:
+        if self.target_reached or self.space_exhausted:
+            return False
+        if counted_trials(self.study) >= self.spec["sweep_config"]["run_cap"]:
             return False
         if self.plan.method == "grid":
             return any(t.state.name == "WAITING" for t in self.study.get_trials(deepcopy=False))

@@ -2,6 +2,7 @@
 poll_sweep. Each trial carries its outcome in user attributes, so anyone can summarize the sweep."""
 from __future__ import annotations
 
+import json
 import math
 
 from ..dependencies import require_optuna
@@ -9,10 +10,15 @@ from .sweep import SweepFiles
 
 # What happened to a trial, kept in its "outcome" user attribute: finished, pruned (hyperband),
 # no_metric (exit 0 without logging the metric), failed (non-zero exit), killed (idle watchdog),
-# stopped (cut by a stop request, the wall clock or the budget). A FAIL trial without an outcome was
-# interrupted by a runner that died; it does not count against the run cap (a grid point is re-run).
+# stopped (cut by a stop request, the wall clock or the budget), interrupted (its runner died; a
+# restarted runner found it: it does not count against the run cap and a grid point is run again;
+# a FAIL trial without an outcome is one from before this was recorded), duplicate (the sampler
+# proposed a parameter set the sweep already ran: never started, never counted).
 FINISHED_OUTCOMES = ("finished", "pruned", "no_metric")
 KILLED_OUTCOMES = ("killed",)
+NOT_RUN_OUTCOMES = ("duplicate",)
+# The outcomes of trials whose parameter set has run: the sweep never starts it again.
+RAN_OUTCOMES = FINISHED_OUTCOMES + KILLED_OUTCOMES + ("failed", "stopped")
 
 
 def open_study(files: SweepFiles, spec: dict, plan, sampler=None, pruner=None):
@@ -31,9 +37,14 @@ def run_id(spec: dict, number: int) -> str:
     return f"{spec['sweep_id']}-t{number}"
 
 
+def interrupted(trial) -> bool:
+    outcome = trial.user_attrs.get("outcome")
+    return outcome == "interrupted" or (trial.state.name == "FAIL" and outcome is None)
+
+
 def summarize(study, direction: str) -> dict:
-    """Trial counts (finished/running/failed/killed) and the best finished trial, from the study."""
-    counts = {"finished": 0, "running": 0, "failed": 0, "killed": 0}
+    """Trial counts (finished/running/failed/killed/interrupted) and the best finished trial."""
+    counts = {"finished": 0, "running": 0, "failed": 0, "killed": 0, "interrupted": 0}
     best = None
     for trial in study.get_trials(deepcopy=False):
         outcome = trial.user_attrs.get("outcome")
@@ -43,7 +54,9 @@ def summarize(study, direction: str) -> dict:
             counts["finished"] += 1
         elif outcome in KILLED_OUTCOMES:
             counts["killed"] += 1
-        elif trial.state.name != "WAITING":
+        elif interrupted(trial):
+            counts["interrupted"] += 1
+        elif trial.state.name != "WAITING" and outcome not in NOT_RUN_OUTCOMES:
             counts["failed"] += 1
         value = trial.value if trial.state.name == "COMPLETE" else None
         if value is None or not math.isfinite(value):
@@ -60,5 +73,16 @@ def summarize(study, direction: str) -> dict:
 
 def counted_trials(study) -> int:
     """Trials that count against the run cap: every trial started, except interrupted ones."""
-    return sum(1 for t in study.get_trials(deepcopy=False)
-               if t.state.name != "WAITING" and not (t.state.name == "FAIL" and "outcome" not in t.user_attrs))
+    return sum(1 for t in study.get_trials(deepcopy=False) if t.state.name != "WAITING" and not interrupted(t)
+               and t.user_attrs.get("outcome") not in NOT_RUN_OUTCOMES)
+
+
+def ran_parameter_sets(study, with_interrupted=True) -> set:
+    """The parameter sets the sweep has run (or is running), as comparable keys."""
+    return {parameter_key(t.params) for t in study.get_trials(deepcopy=False)
+            if t.state.name == "RUNNING" or t.user_attrs.get("outcome") in RAN_OUTCOMES
+            or (with_interrupted and interrupted(t))}
+
+
+def parameter_key(params: dict) -> str:
+    return json.dumps(params, sort_keys=True, default=str)

@@ -70,7 +70,7 @@ class MetricTail:
                 record = json.loads(line)
             except ValueError:
                 continue
-            if isinstance(record, dict) and isinstance(record.get("metrics"), dict):
+            if isinstance(record, dict) and (isinstance(record.get("metrics"), dict) or record.get("finished") is True):
                 records.append(record)
         return records
 
@@ -82,6 +82,7 @@ class TrialProcess:
         self.number, self.run_id, self.trial_dir, self.metric = number, run_id, trial_dir, metric
         self.tail = MetricTail(trial_dir / "metrics.jsonl")
         self.metric_values = []
+        self.run_finished = False  # the program called wandb's run.finish()
         self.process = None
 
     def start(self, files: SweepFiles, spec: dict, params: dict, base_env, started: float) -> None:
@@ -104,7 +105,8 @@ class TrialProcess:
         records = self.tail.read_new()
         if records:
             self.last_progress = now
-        new = [r["metrics"][self.metric] for r in records if self.metric in r["metrics"]]
+        self.run_finished |= any(r.get("finished") is True for r in records)
+        new = [r["metrics"][self.metric] for r in records if self.metric in r.get("metrics", {})]
         self.metric_values += new
         return new
 
