@@ -10,6 +10,7 @@ import support
 from metaopt_lib.contract import campaign as campaign_lib
 from metaopt_lib.contract import validation
 from metaopt_lib.contract.clock import add_seconds
+from metaopt_lib.contract.sweep_space import representative_point, swept_keys
 from metaopt_lib.control import engine
 from metaopt_lib.handoffs import remote_execution
 from metaopt_lib.handoffs.common import Inputs, ResultInput
@@ -114,8 +115,13 @@ class LocalSanity(HandoffCase):
         campaign = load_campaign()
         [directive] = envelope["directives"]
         self.assertEqual(directive["type"], "run_smoke_test")
-        self.assertEqual(directive["payload"], {"command": campaign["project"]["smoke_test_command"],
-                                                "working_dir": ".", "timeout_seconds": 60, "max_output_lines": 40})
+        config = smoke_state()["selected_sweep"]["sweep_config"]
+        self.assertEqual(directive["payload"], {
+            "command": campaign["project"]["smoke_test_command"], "working_dir": ".", "timeout_seconds": 60,
+            "max_output_lines": 40, "program": campaign["project"]["program"], "sweep_command": config.get("command"),
+            "params": representative_point(config["parameters"]), "metric": "val_loss",
+            "swept": swept_keys(config["parameters"])})
+        self.assertEqual(set(directive["payload"]["params"]), set(config["parameters"]))
         self.assertMoved(envelope, new, "LOCAL_SANITY", "gate_smoke_test")
         self.assertEqual([p["id"] for p in new["pending"]], [directive["directive_id"]])
 
@@ -134,12 +140,16 @@ class LocalSanity(HandoffCase):
                 self.assertMoved(envelope, new, "LAUNCH_SWEEP", "request_launch")
                 self.assertEqual(new["pending"], [])
 
-    def test_failing_or_crashing_smoke_test_fails_without_any_launch(self):
+    def test_failing_or_crashing_smoke_test_blocks_config_without_any_launch(self):
         crash = {"status": "failed", "error": {"code": "spawn-failed", "message": "python: not found",
                                                "retryable": False}}
         cases = {
             "nonzero exit": ({}, {}, ["exit", "code 1", "No module named 'timm'"]),
-            "killed by a signal": ({"exit_code": None, "stderr_tail": ["Killed"]}, {}, ["code None", "Killed"]),
+            "killed by a signal": ({"exit_code": -9, "stderr_tail": ["Killed"], "failure":
+                                    "the smoke test was killed by signal 9"}, {}, ["signal 9", "Killed"]),
+            "exit 0 without the metric": ({"exit_code": 0, "metric_logged": False, "failure":
+                                          "the smoke test exited 0 without logging the objective metric"},
+                                          {}, ["without logging the objective metric"]),
             "executor could not run it": ({}, crash, ["spawn-failed", "No module named 'timm'"]),
         }
         for name, (details, top, words) in cases.items():
@@ -148,13 +158,49 @@ class LocalSanity(HandoffCase):
                 self.assertTrue(result.valid, result.issues)
                 envelope, new = self.step(smoke_state(), results={"smoke-2-1": result})
                 self.assertResolved(envelope, "smoke-2-1", "consumed")
-                self.assertMoved(envelope, new, "FAILED", "stopped")
+                self.assertMoved(envelope, new, "BLOCKED_CONFIG", "stopped", "blocked")
+                self.assertEqual((new["block"]["code"], new["block"]["resume_state"], new["block"]["resume_phase"]),
+                                 ("smoke-test-failed", "LOCAL_SANITY", "request_smoke_test"))
+                self.assertIn("metaopt.py resume", new["block"]["fix"])
+                self.assertEqual(new["selected_sweep"], smoke_state()["selected_sweep"], "the selection is kept")
                 for word in words:
                     self.assertIn(word, new["terminal"]["reason"])
                 self.assertEqual(self.directives(envelope, "launch_sweep"), [])
                 self.assertFalse(any(p["name"] == "launch_sweep" for p in new["pending"]))
                 self.assertIsNone(new["current_sweep"])
                 self.assertEqual(new["spend_ledger"], smoke_state()["spend_ledger"])
+
+    def test_swept_parameters_the_program_never_reads_send_the_sweep_back_to_selection(self):
+        from metaopt_lib.handoffs import select_and_design
+
+        campaign = load_campaign()
+        passed = executor_result("smoke-test-passed-exit-zero", "smoke-2-1", {"unread_keys": ["momentum"]})
+        self.assertTrue(passed.valid, passed.issues)
+        envelope, new = self.step(smoke_state(), results={"smoke-2-1": passed})
+        self.assertMoved(envelope, new, "SELECT_AND_DESIGN_SWEEP", "plan_selection")
+        self.assertIn("sweep.parameter_not_read", envelope["summary"])
+        self.assertEqual(new["sanity"], {"iteration": 2, "proposal_id": new["selected_sweep"]["proposal_id"],
+                                         "unread_keys": ["momentum"], "rejections": 1})
+        self.assertEqual(self.directives(envelope, "launch_sweep"), [])
+        # Selection asks again, saying which parameter the program never reads.
+        envelope = select_and_design.handoff(new, campaign, Inputs(now=NOW))
+        [task] = [w["task"] for w in envelope["worker_launches"]]
+        self.assertEqual(task["attempt"], 2)
+        self.assertEqual([(e["rule"], e["path"]) for e in task["previous_errors"]],
+                         [("sweep.parameter_not_read", "$.sweep_config.parameters.momentum")])
+        # The last round an iteration allows blocks instead, resuming at selection.
+        again = dict(new, machine_state="LOCAL_SANITY", phase="gate_smoke_test", pending=smoke_state()["pending"],
+                     sanity=dict(new["sanity"], rejections=campaign["proposal_policy"]["max_worker_attempts"] - 1))
+        envelope, blocked = self.step(again, results={"smoke-2-1": passed})
+        self.assertMoved(envelope, blocked, "BLOCKED_CONFIG", "stopped", "blocked")
+        self.assertEqual((blocked["block"]["code"], blocked["block"]["resume_state"]),
+                         ("parameters-not-read", "SELECT_AND_DESIGN_SWEEP"))
+        self.assertIn("momentum", blocked["block"]["reason"])
+        # A smoke test that passes with every swept parameter read clears the record and launches.
+        clean = executor_result("smoke-test-passed-exit-zero", "smoke-2-1", {"unread_keys": []})
+        envelope, launched = self.step(dict(again, sanity=new["sanity"]), results={"smoke-2-1": clean})
+        self.assertMoved(envelope, launched, "LAUNCH_SWEEP", "request_launch")
+        self.assertIsNone(launched["sanity"])
 
     def test_invalid_result_is_rejected_and_the_smoke_test_rerun(self):
         bad_schema = landed("executor-result", {"schema_version": 1, "directive_id": "smoke-2-1"})

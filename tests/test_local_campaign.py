@@ -11,6 +11,8 @@ import tempfile
 import unittest
 from pathlib import Path
 
+import yaml
+
 import sim_host
 from local_sweep_support import TRAINING, optuna_and_wandb
 from metaopt_lib.control.clock import SystemClock
@@ -57,6 +59,30 @@ class LocalCampaignWithTheRealExecutor(unittest.TestCase):
             sweep_dir = root / ".ml-metaopt" / "sweeps" / identity
             self.assertEqual(marked_pids("METAOPT_SWEEP_DIR", str(sweep_dir)), [], f"{identity} left processes")
         self.assertFalse(state["current_sweep"] and state["current_sweep"]["resources_live"])
+
+    def test_a_w_and_b_style_script_without_defaults_runs_with_no_smoke_command_and_a_bare_path(self):
+        tmp = tempfile.TemporaryDirectory()
+        self.addCleanup(tmp.cleanup)
+        root = Path(tmp.name).resolve()
+        shutil.copytree(TRAINING, root / "repo")
+        settings = {"project.repo": "repo", "project.program": "train_no_defaults.py", "compute.run_cap": 3,
+                    "stop_conditions.max_iterations": 1}
+        sim_host.write_project(root, preflight=False, **settings)
+        document = sim_host.campaign_document(**settings)
+        del document["project"]["smoke_test_command"]  # the smoke test runs the program with one point
+        (root / "ml_metaopt_campaign.yaml").write_text(yaml.safe_dump(document, sort_keys=False))
+        sim_host.write_preflight(root, document, emitted_at=SystemClock().now())
+        # The interpreter with wandb is not on PATH: the smoke test and the trials must still use it.
+        host = sim_host.Host(root, real_executor_env=dict(os.environ, PATH="/usr/bin:/bin"))
+        last = host.run(max_steps=100)
+        state = json.loads((root / ".ml-metaopt" / "state.json").read_text())
+        self.assertEqual(last["machine_state"], "COMPLETE", last)
+        [record] = state["completed_iterations"]
+        self.assertEqual(record["trials"]["finished"], 3)
+        self.assertIsNotNone(record["best_run"])
+        smoke = sorted((root / ".ml-metaopt" / "archive" / "results").rglob("smoke-*.json"))
+        details = json.loads(smoke[-1].read_text())["details"]
+        self.assertEqual((details["passed"], details["metric_logged"], details["unread_keys"]), (True, True, []))
 
 
 if __name__ == "__main__":

@@ -11,7 +11,8 @@ from pathlib import Path
 
 import support  # noqa: F401
 from local_sweep_support import optuna_and_wandb
-from metaopt_lib.executor.local.trials import CAPTURE_DIR, MetricTail
+from metaopt_lib.executor.local.trials import MetricTail
+from metaopt_lib.executor.trial_env import CAPTURE_DIR
 
 SCRIPT = """
 import wandb

@@ -6,6 +6,7 @@ tests do not depend on optuna, wandb, skypilot or the executor being installed.
 from __future__ import annotations
 
 import json
+import sys
 import os
 import re
 import tempfile
@@ -125,7 +126,7 @@ class ChecksTest(PreflightCase):
             "blank smoke command": (lambda: self.write_project(campaign_document(project={
                 "program": "train.py", "smoke_test_command": "   "})), {}, {"smoke-command": "smoke_test_command"}),
             "missing optuna": (None, {"importable": lambda name: name != "optuna"},
-                               {"optuna-importable": "python3 -m pip install optuna"}),
+                               {"optuna-importable": f"{sys.executable} -m pip install optuna"}),
             "missing wandb": (None, {"importable": lambda name: name != "wandb"},
                               {"wandb-importable": "pip install wandb"}),
             "missing runtime package": (None, {"importable": lambda name: name != "jsonschema"},

@@ -131,12 +131,26 @@ class Simulation(unittest.TestCase):
         first_iteration, last_iteration = sizes[: len(sizes) // 5], sizes[-len(sizes) // 5:]
         self.assertLess(max(last_iteration), max(first_iteration) * 1.5)
 
-    def test_smoke_failure_ends_in_failed_without_any_launch(self):
-        final = self.run_campaign(Scenario(smoke_passes=False))
-        self.assertEqual(final["action"]["terminal_state"], "FAILED")
+    def test_a_failed_smoke_test_blocks_without_any_launch_and_resume_runs_it_again(self):
+        final = self.run_campaign(Scenario(smoke_passes=False), **{"stop_conditions.max_iterations": 1})
+        self.assertEqual(final["action"]["terminal_state"], "BLOCKED_CONFIG")
+        state = state_of(self.root)
+        self.assertEqual(state["block"]["code"], "smoke-test-failed")
+        self.assertIn("Traceback: boom", state["block"]["reason"])
+        self.assertIsNotNone(state["selected_sweep"], "the selected sweep is kept")
         sweeps = json.loads((self.root / ".sim" / "sweeps.json").read_text())
-        self.assertEqual([k for k in sweeps if k != "_results"], [])
+        self.assertEqual([k for k in sweeps if not k.startswith("_")], [])
         self.assertEqual(list((self.root / ".ml-metaopt").rglob("launch-*")), [])
+        # The user fixes the program; resume runs the smoke test again, then the campaign goes on.
+        (self.root / ".sim" / "scenario.json").write_text(json.dumps(Scenario().__dict__))
+        code, _ = Host(self.root).step("resume")
+        self.assertEqual(code, 0)
+        final = Host(self.root).run()
+        self.assertEqual(final["action"]["terminal_state"], "COMPLETE")
+        smoke_runs = [e for e in journal(self.root) if e.get("event") == "executor" and e["type"] == "run_smoke_test"]
+        self.assertEqual(len(smoke_runs), 2)
+        self.assertEqual(state_of(self.root)["completed_iterations"][0]["proposal_id"],
+                         state["selected_sweep"]["proposal_id"])
 
     def test_missing_preflight_blocks_config_and_resume_continues_after_the_fix(self):
         write_project(self.root, preflight=False)
@@ -296,7 +310,10 @@ class HostRunsTheExecutor(unittest.TestCase):
         self.assertEqual(self.run_both(), "COMPLETE")
 
     def test_failed(self):
-        self.assertEqual(self.run_both(Scenario(smoke_passes=False)), "FAILED")
+        self.assertEqual(self.run_both(Scenario(sweep_fails=True)), "FAILED")
+
+    def test_blocked_config_by_the_smoke_test(self):
+        self.assertEqual(self.run_both(Scenario(smoke_passes=False)), "BLOCKED_CONFIG")
 
     def test_blocked_config(self):
         self.assertEqual(self.run_both(preflight=False), "BLOCKED_CONFIG")

@@ -5,6 +5,7 @@ import errno
 import json
 import os
 import shlex
+import shutil
 import signal
 import subprocess
 import sys
@@ -16,6 +17,7 @@ from pathlib import Path
 from unittest import mock
 
 import support  # noqa: F401
+from local_sweep_support import TRAINING, optuna_and_wandb
 from metaopt_lib.contract import validation
 from metaopt_lib.contract.redaction import REDACTED
 from metaopt_lib.executor import process_group, smoke
@@ -246,6 +248,49 @@ class EnvironmentTest(SmokeTestCase):
         (self.repo / "sub").mkdir()
         outcome = self.smoke("pwd", working_dir="repo/sub")
         self.assertEqual(Path(outcome.details["stdout_tail"][0]).resolve(), (self.repo / "sub").resolve())
+
+
+@unittest.skipUnless(optuna_and_wandb(), "needs wandb")
+class RealPointTest(SmokeTestCase):
+    """The smoke test runs one point of the sweep the way a trial runs, with the real wandb (offline)."""
+
+    POINT = {"lr": 0.01, "batch_size": 32, "momentum": 0.9}
+
+    def real_smoke(self, command=None, params=None, env=None, program="train_no_defaults.py"):
+        shutil.copy(TRAINING / "train_no_defaults.py", self.repo / "train_no_defaults.py")
+        payload = {"command": command, "working_dir": "repo", "timeout_seconds": 60, "max_output_lines": 20,
+                   "program": program, "sweep_command": None, "params": self.POINT if params is None else params,
+                   "metric": "val_loss", "swept": ["lr", "batch_size", "momentum"]}
+        ctx = ExecContext(project_root=self.root, env=dict(os.environ, **(env or {})))
+        outcome = run_smoke_test(payload, ctx, limit_seconds=60, name="smoke-1-1-1")
+        self.assert_valid_result(outcome)
+        return outcome
+
+    def test_a_program_reading_wandb_config_without_defaults_passes_with_the_point(self):
+        outcome = self.real_smoke()
+        self.assertTrue(outcome.details["passed"], outcome.details)
+        self.assertTrue(outcome.details["metric_logged"])
+        self.assertIsNone(outcome.details["failure"])
+        self.assertEqual(outcome.details["unread_keys"], ["momentum"], "the program never reads momentum")
+
+    def test_without_a_point_such_a_program_fails_with_its_error(self):
+        outcome = self.real_smoke(params={})
+        self.assertFalse(outcome.details["passed"])
+        self.assertIn("exited with code", outcome.details["failure"])
+
+    def test_a_smoke_command_gets_the_trial_interpreter_first_on_path(self):
+        # PATH without the interpreter that has wandb: `python3` must still be that interpreter.
+        outcome = self.real_smoke("python3 -c 'import sys; print(sys.executable)' && python3 train_no_defaults.py",
+                                  env={"PATH": "/usr/bin:/bin"})
+        self.assertTrue(outcome.details["passed"], outcome.details)
+        self.assertEqual(Path(outcome.details["stdout_tail"][0]).parent, Path(sys.executable).parent)
+
+    def test_an_exit_0_without_the_objective_metric_fails_and_says_so(self):
+        outcome = self.real_smoke("python3 -c 'import wandb'")
+        self.assertFalse(outcome.details["passed"])
+        self.assertEqual(outcome.details["exit_code"], 0)
+        self.assertIs(outcome.details["metric_logged"], False)
+        self.assertIn("without logging the objective metric 'val_loss'", outcome.details["failure"])
 
 
 class WorkingDirTest(SmokeTestCase):

@@ -69,7 +69,7 @@ def runtime_fields(campaign: dict) -> dict:
         "project_repo": project["repo"],
         "project_program": project["program"],
         "project_command": project["command"],
-        "smoke_test_command": project["smoke_test_command"],
+        "smoke_test_command": project.get("smoke_test_command"),
     }
 
 

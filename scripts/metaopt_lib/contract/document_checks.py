@@ -121,12 +121,14 @@ def check_executor_result(doc, label, ctx):
 def _smoke(details, status, label):
     passed, code, timed_out = details.get("passed"), details.get("exit_code"), details.get("timed_out")
     if isinstance(passed, bool) and isinstance(timed_out, bool):
-        verdict = timed_out or code == 0
+        verdict = timed_out or (code == 0 and details.get("metric_logged") is not False)
         if passed != verdict:
             return [Issue(label, ("details", "passed"), "executor.smoke_verdict_mismatch",
                           f"passed is {json.dumps(passed)} for exit code {json.dumps(code)}, "
-                          f"timed_out {json.dumps(timed_out)}",
-                          "passed = exit code 0, or still running at the limit", "recompute the verdict")]
+                          f"timed_out {json.dumps(timed_out)}, metric_logged "
+                          f"{json.dumps(details.get('metric_logged'))}",
+                          "passed = exit code 0 with the metric logged, or still running at the limit",
+                          "recompute the verdict")]
     return []
 
 

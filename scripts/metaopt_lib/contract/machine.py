@@ -60,8 +60,9 @@ BLOCKED_STATES = frozenset({"BLOCKED_CONFIG", "BLOCKED_PROTOCOL"})
 RUNNING_STATES = tuple(n for n, s in STATES.items() if s.kind != "terminal")
 INITIAL_STATE = "LOAD_CAMPAIGN"
 
-# Every running state after LOAD_CAMPAIGN re-validates the campaign and its identity each step.
-_REVALIDATING = [n for n in RUNNING_STATES if n != INITIAL_STATE]
+# Every running state after LOAD_CAMPAIGN re-validates the campaign and its identity each step
+# (LOCAL_SANITY's move to BLOCKED_CONFIG has more causes, so it is listed with them).
+_REVALIDATING = [n for n in RUNNING_STATES if n not in (INITIAL_STATE, "LOCAL_SANITY")]
 
 TRANSITIONS = (
     [Transition("LOAD_CAMPAIGN", "HYDRATE_STATE", "campaign_valid_and_preflight_ready"),
@@ -77,7 +78,8 @@ TRANSITIONS = (
      Transition("SELECT_AND_DESIGN_SWEEP", "BLOCKED_PROTOCOL", "worker_attempts_exhausted"),
      Transition("LOCAL_SANITY", "LOCAL_SANITY", "smoke_test_pending"),
      Transition("LOCAL_SANITY", "LAUNCH_SWEEP", "smoke_test_passed"),
-     Transition("LOCAL_SANITY", "FAILED", "smoke_test_failed"),
+     Transition("LOCAL_SANITY", "BLOCKED_CONFIG", "campaign_invalid_smoke_test_failed_or_parameters_not_read"),
+     Transition("LOCAL_SANITY", "SELECT_AND_DESIGN_SWEEP", "swept_parameters_not_read"),
      Transition("LOCAL_SANITY", "BLOCKED_PROTOCOL", "executor_attempts_exhausted"),
      Transition("LAUNCH_SWEEP", "LAUNCH_SWEEP", "launch_pending_or_retried"),
      Transition("LAUNCH_SWEEP", "WAIT_FOR_SWEEP", "sweep_launched"),
@@ -135,6 +137,7 @@ FIELD_OWNERS = {
     "proposal_pool": BACKGROUND,
     "selected_sweep": SELECT,
     "current_sweep": REMOTE,
+    "sanity": REMOTE,
     "spend_ledger": REMOTE,
     "analysis": REMOTE,
     "iteration": CLOSE,

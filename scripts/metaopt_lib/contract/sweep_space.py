@@ -4,8 +4,12 @@ Two proposals with the same canonical space explore the same thing and are one p
 distribution W&B would infer is written out, categorical values are put in one order, and what does
 not change the space (metric, run cap, name, program) is left out. Numbers compare by value (the
 canonical JSON writes 1.0 as 1), after the distribution was inferred from their types.
+
+Also one representative point of a space (what the smoke test runs) and which parameters it varies.
 """
 from __future__ import annotations
+
+import math
 
 from .campaign import canonical_json, sha256_of
 
@@ -52,3 +56,64 @@ def _inferred(spec) -> str | None:
     if low is not None and high is not None:
         return "uniform"
     return None
+
+
+def representative_point(parameters: dict) -> dict:
+    """One point inside the space, as W&B would hand it to a run (nested blocks nested): constants as
+    they are, the first categorical value, and the middle of every range (geometric for log scales,
+    quantized where the distribution is). The smoke test runs the program with it."""
+    point = {}
+    for name, spec in parameters.items():
+        if isinstance(spec, dict) and "parameters" in spec:
+            point[name] = representative_point(spec["parameters"])
+        elif isinstance(spec, dict):
+            point[name] = _middle(spec)
+    return point
+
+
+def swept_keys(parameters: dict) -> list:
+    """Top-level parameter names whose value varies between runs (a nested block if any leaf does)."""
+    def varies(spec):
+        if not isinstance(spec, dict):
+            return False
+        if "parameters" in spec:
+            return any(varies(s) for s in spec["parameters"].values())
+        kind = spec.get("distribution") or _inferred(spec)
+        return kind != "constant" and not (kind == "categorical" and len(spec.get("values") or []) < 2)
+    return [name for name, spec in parameters.items() if varies(spec)]
+
+
+def _middle(spec):
+    kind = spec.get("distribution") or _inferred(spec)
+    if kind == "constant":
+        return spec.get("value")
+    if kind == "categorical":
+        return (spec.get("values") or [None])[0]
+    low, high = spec.get("min"), spec.get("max")
+    if kind == "int_uniform":
+        return (low + high) // 2
+    if kind in ("uniform", "q_uniform"):
+        value = (low + high) / 2
+    elif kind in ("log_uniform", "q_log_uniform"):
+        value = math.exp((low + high) / 2)
+    elif kind == "inv_log_uniform":
+        value = math.exp(-(low + high) / 2)
+    elif kind in ("log_uniform_values", "q_log_uniform_values", "inv_log_uniform_values"):
+        value = math.sqrt(low * high)
+    elif kind in ("normal", "q_normal"):
+        value = spec.get("mu", 0.0)
+    elif kind in ("log_normal", "q_log_normal"):
+        value = math.exp(spec.get("mu", 0.0))
+    elif kind in ("beta", "q_beta"):
+        a, b = spec.get("a", 1.0), spec.get("b", 1.0)
+        value = a / (a + b)
+    else:
+        return low
+    if kind.startswith("q_"):
+        q = spec.get("q", 1)
+        value = round(value / q) * q
+        if kind in ("q_uniform", "q_log_uniform_values"):  # bounds in the values' own scale
+            value = min(max(value, low), high)
+        if isinstance(q, int) and float(value).is_integer():
+            return int(value)
+    return value

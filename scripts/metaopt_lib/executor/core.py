@@ -67,7 +67,7 @@ def execute(directive: dict, ctx: ExecContext, smoke_limit_seconds: float | None
         if directive["type"] == "run_smoke_test":
             from .smoke import run_smoke_test
 
-            return run_smoke_test(directive["payload"], ctx, smoke_limit_seconds)
+            return run_smoke_test(directive["payload"], ctx, smoke_limit_seconds, directive["directive_id"])
         backend = backend_for(directive)
         return getattr(backend, {"launch_sweep": "launch", "poll_sweep": "poll",
                                  "teardown": "teardown"}[directive["type"]])(directive, ctx)

@@ -1,12 +1,18 @@
-"""run_smoke_test: run the campaign's smoke-test command once, for at most 60 seconds, before any spend.
+"""run_smoke_test: run one real point of the selected sweep for at most 60 seconds, before any spend,
+the way a trial runs (trial_env.py): the point in WANDB_SWEEP_PARAM_PATH, W&B offline, the trial
+interpreter first on PATH, the metric capture on. The command is the campaign's smoke_test_command
+(with /bin/sh), or else the program itself through the sweep's command template.
 
-The verdict (the control plane reads `passed`): exit code 0, or still running at the limit without
-having crashed. A non-zero exit or a death by signal is a failed smoke test, not a failed directive;
-only a command that could not be started at all makes an error Outcome.
+The verdict (the control plane reads `passed`): exit code 0 with the objective metric logged, or
+still running at the limit without having crashed. A non-zero exit, a death by signal or an exit 0
+without the metric is a failed smoke test, not a failed directive; only a command that could not be
+started at all makes an error Outcome. The result also names the swept parameters the program never
+read from wandb.config.
 """
 from __future__ import annotations
 
 import errno
+import json
 import os
 import re
 import selectors
@@ -20,6 +26,8 @@ from ..contract.paths import METAOPT_DIR_NAME
 from ..contract.redaction import Redactor, secret_values
 from .outcome import ExecContext, ExecError, Outcome
 from .process_group import has_exited, kill_session, start_in_new_session
+from .trial_command import trial_argv
+from .trial_env import run_environment, write_param_files
 
 SMOKE_AREA = "smoke"
 LINE_MAX_CHARS = 2000  # executor-result outputTail item maxLength
@@ -113,8 +121,10 @@ class OutputTail:
         self.cut = False
 
 
-def run_smoke_test(payload: dict, ctx: ExecContext, limit_seconds: float | None = None) -> Outcome:
-    """Run payload["command"] in <project>/<working_dir> and judge it.
+def run_smoke_test(payload: dict, ctx: ExecContext, limit_seconds: float | None = None,
+                   name: str = "smoke") -> Outcome:
+    """Run the smoke test of `payload` in <project>/<working_dir> and judge it (`name`: the directive
+    id, which names its files under .ml-metaopt/smoke/).
 
     `limit_seconds` replaces payload["timeout_seconds"] for tests only; the contract value stays 60."""
     limit = float(payload["timeout_seconds"] if limit_seconds is None else limit_seconds)
@@ -131,13 +141,10 @@ def run_smoke_test(payload: dict, ctx: ExecContext, limit_seconds: float | None 
         return _not_run("smoke-working-dir-missing", f"working_dir {shown} is not a directory under the project "
                         "root; create it or fix project.repo")
     redactor = Redactor(secret_values(ctx.env))
+    run_dir = root / METAOPT_DIR_NAME / SMOKE_AREA / name
     try:
-        env = _smoke_env(ctx, root)
-        # The command is project.smoke_test_command from the user's own campaign file, never text from
-        # an LLM worker, and users write it as a command line (`python train.py && echo ok`), so a shell
-        # runs it; the "worker strings never reach a shell" rule is about worker output.
-        process = start_in_new_session(["/bin/sh", "-c", payload["command"]], cwd, env,
-                                       subprocess.PIPE, subprocess.PIPE)
+        env, argv = _smoke_run(payload, ctx, run_dir)
+        process = start_in_new_session(argv, cwd, env, subprocess.PIPE, subprocess.PIPE)
     except (OSError, ValueError) as exc:  # ValueError: an embedded NUL byte in the command
         retryable = getattr(exc, "errno", None) in (errno.EAGAIN, errno.ENOMEM)
         return _not_run("smoke-cannot-start", redactor.text(f"could not start the smoke test: {exc}"), retryable)
@@ -146,9 +153,79 @@ def run_smoke_test(payload: dict, ctx: ExecContext, limit_seconds: float | None 
     stderr_tail = OutputTail(payload["max_output_lines"], keep)
     timed_out, code, seconds = _watch(process, {process.stdout.fileno(): stdout_tail,
                                                 process.stderr.fileno(): stderr_tail}, limit)
-    return Outcome({"passed": timed_out or code == 0, "exit_code": None if timed_out else code,
+    metric_logged = _metric_logged(run_dir, payload["metric"]) if payload.get("metric") else None
+    failure = _failure(timed_out, code, metric_logged, payload.get("metric"))
+    return Outcome({"passed": failure is None, "exit_code": None if timed_out else code,
                     "timed_out": timed_out, "duration_seconds": round(seconds, 3),
-                    "stdout_tail": stdout_tail.rendered(redactor), "stderr_tail": stderr_tail.rendered(redactor)})
+                    "stdout_tail": stdout_tail.rendered(redactor), "stderr_tail": stderr_tail.rendered(redactor),
+                    "metric_logged": metric_logged, "unread_keys": _unread(run_dir, payload.get("swept")),
+                    "failure": failure})
+
+
+def _smoke_run(payload, ctx, run_dir):
+    """(environment, argv): the point's files written afresh under run_dir, and either the user's
+    smoke command through /bin/sh or the program through the sweep's command template."""
+    run_dir.mkdir(parents=True, exist_ok=True)
+    for stale in ("metrics.jsonl", "config-reads.jsonl"):
+        (run_dir / stale).unlink(missing_ok=True)
+    params = payload.get("params") or {}
+    write_param_files(run_dir, params)
+    env = run_environment(ctx.env, run_dir, "smoke", "smoke-" + run_dir.name,
+                          {"METAOPT_CONFIG_READS_FILE": str(run_dir / "config-reads.jsonl")})
+    if not params:
+        env.pop("WANDB_SWEEP_PARAM_PATH")
+    if payload.get("command"):
+        # The command is project.smoke_test_command from the user's own campaign file, never text from
+        # an LLM worker, and users write it as a command line (`python train.py && echo ok`), so a shell
+        # runs it; the "worker strings never reach a shell" rule is about worker output.
+        return env, ["/bin/sh", "-c", payload["command"]]
+    return env, trial_argv(payload.get("sweep_command"), payload["program"], params, env,
+                           str(run_dir / "args.json"))
+
+
+def _failure(timed_out, code, metric_logged, metric):
+    if timed_out:
+        return None  # still running at the limit without a crash: the program trains
+    if code is None:
+        return "the smoke test could not be stopped and left no exit code"
+    if code < 0:
+        return f"the smoke test was killed by signal {-code}"
+    if code != 0:
+        return f"the smoke test exited with code {code}"
+    if metric_logged is False:
+        return f"the smoke test exited 0 without logging the objective metric {metric!r} with wandb.log"
+    return None
+
+
+def _lines(path):
+    try:
+        text = path.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return []
+    out = []
+    for line in text.splitlines():
+        try:
+            record = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(record, dict):
+            out.append(record)
+    return out
+
+
+def _metric_logged(run_dir, metric) -> bool:
+    return any(isinstance(r.get("metrics"), dict) and metric in r["metrics"] for r in _lines(run_dir / "metrics.jsonl"))
+
+
+def _unread(run_dir, swept):
+    """Swept keys the program never read from wandb.config; None when that cannot be told."""
+    if swept is None:
+        return None
+    reads = _lines(run_dir / "config-reads.jsonl")
+    if any(r.get("all") is True for r in reads):
+        return None
+    read = {r.get("key") for r in reads}
+    return [key for key in swept if key not in read]
 
 
 def _watch(process: subprocess.Popen, tails: dict, limit: float) -> tuple[bool, int | None, float]:
@@ -202,17 +279,8 @@ def _reap(process: subprocess.Popen) -> int | None:
         return None  # unkillable (e.g. stuck in the kernel); reported as no exit code
 
 
-def _smoke_env(ctx: ExecContext, root: Path) -> dict:
-    """The caller's environment, with W&B kept offline (nothing uploads or bills) and its files under
-    .ml-metaopt/smoke/ instead of a wandb/ directory in the user's repository."""
-    wandb_dir = root / METAOPT_DIR_NAME / SMOKE_AREA
-    wandb_dir.mkdir(parents=True, exist_ok=True)
-    env = dict(ctx.env)
-    env.update({"WANDB_MODE": "offline", "WANDB_DIR": str(wandb_dir), "PYTHONUNBUFFERED": "1"})
-    return env
-
-
 def _not_run(code: str, message: str, retryable: bool = False) -> Outcome:
     details = {"passed": False, "exit_code": None, "timed_out": False, "duration_seconds": 0,
-               "stdout_tail": [], "stderr_tail": []}
+               "stdout_tail": [], "stderr_tail": [], "metric_logged": None, "unread_keys": None,
+               "failure": one_line(message)}
     return Outcome(details, ExecError(code, one_line(message), retryable))

@@ -1,7 +1,7 @@
 """metaopt-remote-execution-control: LOCAL_SANITY, LAUNCH_SWEEP, WAIT_FOR_SWEEP and ANALYZE.
 
-handoff(state, campaign, inputs) -> envelope dispatches on (machine_state, phase). The gates before
-any spend (smoke test, budget check, launch) live here; the poll loop in remote_sweep, the analysis
+handoff(state, campaign, inputs) -> envelope dispatches on (machine_state, phase). The budget check
+and the launch live here; the smoke test in local_sanity, the poll loop in remote_sweep, the analysis
 in remote_analysis.
 """
 from __future__ import annotations
@@ -9,67 +9,10 @@ from __future__ import annotations
 from ..contract import machine
 from ..contract.campaign import launch_reservation
 from ..contract.state_views import sweep_identity
-from . import remote_analysis, remote_sweep
+from . import local_sanity, remote_analysis, remote_sweep
 from .common import run_phase
 from .remote_sweep import (MAX_EXECUTOR_ATTEMPTS, capped_budget, ensure_ledger_entry, executor_error,
                            executor_problem, is_retryable, newest_pending, supersede, wait_for_executor)
-
-SMOKE_TEST_TIMEOUT_SECONDS = 60
-SMOKE_TEST_OUTPUT_LINES = 40
-
-
-# ---- LOCAL_SANITY ---------------------------------------------------------------------------
-
-def request_smoke_test(state, campaign, inputs, builder):
-    supersede(builder, state, "run_smoke_test")
-    _smoke_test_directive(builder, campaign)
-    return builder.advance("LOCAL_SANITY", "gate_smoke_test", "Run the 60-second smoke test before any spend.")
-
-
-def gate_smoke_test(state, campaign, inputs, builder):
-    record, result = newest_pending(state, inputs, "run_smoke_test")
-    if record is None:
-        return request_smoke_test(state, campaign, inputs, builder)
-    if not result.exists:
-        return wait_for_executor(builder, [record])
-    problem = executor_problem(record, result, "run_smoke_test")
-    if problem is not None:
-        builder.resolve(record["id"], "rejected")
-        if record["attempt"] < MAX_EXECUTOR_ATTEMPTS:
-            _smoke_test_directive(builder, campaign)
-            return builder.retry(record["attempt"], MAX_EXECUTOR_ATTEMPTS, 0,
-                                 f"Smoke-test result rejected ({problem}); running it again.")
-        return builder.blocked("BLOCKED_PROTOCOL", "executor-result-invalid",
-                               f"The executor wrote no usable smoke-test result in {record['attempt']} "
-                               f"attempts: {problem}",
-                               "Check that scripts/skypilot_wandb_worker.py runs and writes its result, "
-                               "then run metaopt.py resume.", campaign, "LOCAL_SANITY", "request_smoke_test")
-    builder.resolve(record["id"], "consumed")
-    document = result.document
-    if document["status"] != "ok" or not document["details"]["passed"]:
-        return builder.terminal("FAILED", _smoke_failure(document), campaign)
-    return builder.advance("LAUNCH_SWEEP", "request_launch", "Smoke test passed; check the budget and launch.")
-
-
-def _smoke_test_directive(builder, campaign):
-    project = campaign["project"]
-    builder.directive("run_smoke_test", {"command": project["smoke_test_command"], "working_dir": project["repo"],
-                                         "timeout_seconds": SMOKE_TEST_TIMEOUT_SECONDS,
-                                         "max_output_lines": SMOKE_TEST_OUTPUT_LINES})
-
-
-def _smoke_failure(document) -> str:
-    details = document["details"]
-    if document["status"] != "ok":
-        how = f"could not run ({executor_error(document)})"
-    elif details["timed_out"]:
-        how = "timed out"
-    else:
-        how = f"exited with code {details['exit_code']}"
-    stderr = [line.strip() for line in details["stderr_tail"] if line.strip()]
-    last = stderr[-1][:160] if stderr else "(no stderr output)"
-    return (f"Smoke test {how}, so nothing was launched; fix the training code or project.smoke_test_command "
-            f"and start again. Last stderr line: {last}")
 
 
 # ---- LAUNCH_SWEEP ---------------------------------------------------------------------------
@@ -161,8 +104,8 @@ def confirm_launch(state, campaign, inputs, builder):
 
 
 PHASES = {
-    ("LOCAL_SANITY", "request_smoke_test"): request_smoke_test,
-    ("LOCAL_SANITY", "gate_smoke_test"): gate_smoke_test,
+    ("LOCAL_SANITY", "request_smoke_test"): local_sanity.request_smoke_test,
+    ("LOCAL_SANITY", "gate_smoke_test"): local_sanity.gate_smoke_test,
     ("LAUNCH_SWEEP", "request_launch"): request_launch,
     ("LAUNCH_SWEEP", "confirm_launch"): confirm_launch,
     ("WAIT_FOR_SWEEP", "request_poll"): remote_sweep.request_poll,

@@ -11,6 +11,7 @@ import copy
 from ..contract import machine, validation
 from ..contract.state_views import effective_baseline
 from .background_control import pool_digests, recent_learnings
+from .local_sanity import unread_errors
 from .common import run_phase
 from .worker_gate import error, gate_worker_results
 
@@ -31,7 +32,14 @@ def plan_selection(state, campaign, inputs, builder) -> dict:
         return builder.blocked("BLOCKED_PROTOCOL", "empty-pool", "There is no proposal to select from.",
                                "Run metaopt.py resume to ask the ideation workers for new proposals.", campaign,
                                resume_state="IDEATE", resume_phase="plan_ideation")
-    builder.worker(SELECTION_WORKER, campaign, selection_context(state, campaign))
+    sanity = state.get("sanity")
+    if sanity and sanity["iteration"] == state["iteration"]:
+        # The smoke test found swept parameters the program never reads: ask again, saying which.
+        builder.worker(SELECTION_WORKER, campaign, selection_context(state, campaign),
+                       attempt=sanity["rejections"] + 1,
+                       previous_errors=unread_errors(sanity, campaign["project"]["program"]))
+    else:
+        builder.worker(SELECTION_WORKER, campaign, selection_context(state, campaign))
     return builder.advance("SELECT_AND_DESIGN_SWEEP", "finalize_selection",
                            f"Dispatched the selection worker over {len(state['proposal_pool'])} proposal(s).")
 

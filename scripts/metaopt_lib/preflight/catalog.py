@@ -15,8 +15,8 @@ CHECK_DESCRIPTIONS = {
         "`project.repo` (default `.`) is a directory under the project root and `project.program` a file in it, not resolving outside the project; it is never run",
         "correct `project.repo` or `project.program`"),
     "smoke-command": (
-        "`project.smoke_test_command` splits like a POSIX command line (`shlex`); the real 60-second smoke test runs it with `/bin/sh -c` in `project.repo` in LOCAL_SANITY",
-        "balance its quotes, or give a command"),
+        "`project.smoke_test_command` is left out (the smoke test then runs `project.program` with one point of the selected sweep) or splits like a POSIX command line (`shlex`); the real 60-second smoke test runs it with `/bin/sh -c` in `project.repo` in LOCAL_SANITY, with that point in its environment",
+        "balance its quotes, or leave it out"),
     "executor-present": (
         "the executor `scripts/skypilot_wandb_worker.py` is in the skill and `run --help` exits 0",
         "reinstall the skill, then check that the executor starts"),
@@ -24,7 +24,7 @@ CHECK_DESCRIPTIONS = {
         "optuna imports (it drives the local search)",
         "`python3 -m pip install optuna`"),
     "wandb-importable": (
-        "wandb imports (the unchanged training script imports it)",
+        "wandb imports in the Python that runs the preflight, which is the one that will run the executor, the smoke test and every trial (the unchanged training script imports it)",
         "`python3 -m pip install wandb`"),
     "skypilot-importable": (
         "`import sky` succeeds (slow, so only for this backend)",

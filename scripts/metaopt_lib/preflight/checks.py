@@ -32,7 +32,9 @@ from .results import fail as _fail, line, passed as _pass
 EXECUTOR_SCRIPT = "scripts/skypilot_wandb_worker.py"
 MIN_PYTHON = (3, 10)
 RUNTIME_PACKAGES = (("PyYAML", "yaml"), ("jsonschema", "jsonschema"))
-FULL_IMPORT = frozenset({"sky"})  # find_spec does not prove these work: import them (slow, so only when needed)
+# find_spec does not prove these work: import them (slow, so only when needed). wandb is what every trial
+# and the smoke test import, in this very interpreter (the trials run on the executor's Python).
+FULL_IMPORT = frozenset({"sky", "wandb"})
 CHECK_ORDER = ("campaign-valid", "python-version", "runtime-packages", "project-program", "smoke-command",
                "executor-present", "optuna-importable", "wandb-importable", "skypilot-importable",
                "wandb-api-key", "skypilot-vast-credentials")
@@ -122,7 +124,10 @@ def check_project_program(root: Path, campaign):
 
 
 def check_smoke_command(campaign):
-    command = campaign["project"]["smoke_test_command"]
+    command = campaign["project"].get("smoke_test_command")
+    if command is None:
+        return _pass("smoke-command", "no project.smoke_test_command: the smoke test runs project.program with one "
+                     "point of the selected sweep, as a trial would")
     try:
         argv = shlex.split(command)
     except ValueError as exc:
@@ -151,9 +156,11 @@ IMPORT_CHECKS = {  # check: (module, package, needed for, fix)
 
 def check_importable(name, importable):
     module, package, needed_for, fix = IMPORT_CHECKS[name]
+    where = f"in {sys.executable}, the Python that runs the executor and the trials"
     if importable(module):
-        return _pass(name, f"{module} is importable")
-    return _fail(name, f"{module} is not importable; {package} is needed for {needed_for}", fix)
+        return _pass(name, f"{module} imports {where}")
+    return _fail(name, f"{module} does not import {where}; {package} is needed for {needed_for}",
+                 fix.replace("python3 -m pip", f"{sys.executable} -m pip"))
 
 
 # -- running them ---------------------------------------------------------------------------------

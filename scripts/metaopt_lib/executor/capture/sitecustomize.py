@@ -6,6 +6,11 @@ as one JSON line to $METAOPT_METRICS_FILE: {"t": unix time, "step": n, "metrics"
 and `Run.finish` so that the program's end of the run is one line too: {"t": unix time, "finished":
 true}. The program is not changed and wandb behaves exactly as before. Whatever goes wrong here is
 swallowed: capture must never break a user's training run.
+
+With $METAOPT_CONFIG_READS_FILE set (the smoke test), the keys the program reads from wandb.config
+are appended there too, one {"key": name} line per key, or {"all": true} when it read the whole
+config at once (items(), keys(), as_dict(), iteration), after which nothing can be told unread.
+Reads made by wandb's own code are not the program's and are left out.
 """
 import importlib.machinery
 import importlib.util
@@ -15,7 +20,7 @@ import os
 import sys
 import time
 
-_TARGET = "wandb.sdk.wandb_run"
+_TARGETS = ("wandb.sdk.wandb_run", "wandb.sdk.wandb_config")
 _HERE = os.path.dirname(os.path.abspath(__file__))
 
 
@@ -64,7 +69,59 @@ def _wrap(run_class, name, after):
     setattr(run_class, name, wrapper)
 
 
+def _from_user_code(depth=2):
+    """Whether the frame `depth` up (the caller of a wrapped Config method) is outside wandb."""
+    try:
+        name = sys._getframe(depth).f_globals.get("__name__", "")
+    except ValueError:
+        return False
+    return not (name == "wandb" or name.startswith("wandb.") or name == __name__)
+
+
+def _patch_config(module):
+    path = os.environ.get("METAOPT_CONFIG_READS_FILE")
+    config_class = getattr(module, "Config", None)
+    if not path or config_class is None or getattr(config_class, "_metaopt_reads", False):
+        return
+    seen = set()
+
+    def note(record):
+        marker = json.dumps(record, sort_keys=True)
+        if marker not in seen:
+            seen.add(marker)
+            _append_line(path, record)
+
+    def keyed(name):
+        original = getattr(config_class, name)
+
+        def wrapper(self, key, *args, **kwargs):
+            if isinstance(key, str) and not key.startswith("_") and _from_user_code():
+                note({"key": key})
+            return original(self, key, *args, **kwargs)
+        return wrapper
+
+    def whole(name):
+        original = getattr(config_class, name)
+
+        def wrapper(self, *args, **kwargs):
+            if _from_user_code():
+                note({"all": True})
+            return original(self, *args, **kwargs)
+        return wrapper
+
+    for name in ("__getitem__", "__getattr__", "get", "__contains__"):
+        if hasattr(config_class, name):
+            setattr(config_class, name, keyed(name))
+    for name in ("items", "keys", "values", "as_dict", "__iter__"):
+        if hasattr(config_class, name):
+            setattr(config_class, name, whole(name))
+    config_class._metaopt_reads = True
+
+
 def _patch(module):
+    if module.__name__ == "wandb.sdk.wandb_config":
+        _patch_config(module)
+        return
     path = os.environ.get("METAOPT_METRICS_FILE")
     run_class = getattr(module, "Run", None)
     if not path or run_class is None:
@@ -93,10 +150,10 @@ class _PatchingLoader:
 
 
 class _WandbRunFinder:
-    """Finds wandb.sdk.wandb_run with the regular finders and wraps its loader."""
+    """Finds wandb's run and config modules with the regular finders and wraps their loaders."""
 
     def find_spec(self, name, path=None, target=None):
-        if name != _TARGET:
+        if name not in _TARGETS:
             return None
         spec = importlib.machinery.PathFinder.find_spec(name, path)
         if spec is None or spec.loader is None:
@@ -118,6 +175,6 @@ def _chain_next_sitecustomize():
         pass
 
 
-if os.environ.get("METAOPT_METRICS_FILE"):
+if os.environ.get("METAOPT_METRICS_FILE") or os.environ.get("METAOPT_CONFIG_READS_FILE"):
     sys.meta_path.insert(0, _WandbRunFinder())
 _chain_next_sitecustomize()

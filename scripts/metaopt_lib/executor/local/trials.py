@@ -8,42 +8,18 @@ import subprocess
 import sys
 from pathlib import Path
 
-import yaml
-
 from ..process_group import kill_group
 from ..trial_command import trial_argv
+from ..trial_env import run_environment, write_param_files
 from .processes import SWEEP_MARKER, TRIAL_MARKER, kill_pids, marked_pids
 from .sweep import SweepFiles
 
-CAPTURE_DIR = Path(__file__).resolve().parents[1] / "capture"
 MAX_METRIC_LINE = 1 << 20
 
 
 def trial_environment(base_env, files: SweepFiles, spec: dict, trial_dir: Path, run_id: str) -> dict:
-    env = dict(base_env)
-    python_path = [str(CAPTURE_DIR)] + [p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p]
-    env.update({
-        "WANDB_MODE": "offline",  # nothing is uploaded or billed
-        "WANDB_SWEEP_PARAM_PATH": str(trial_dir / "params.yaml"),
-        "WANDB_SWEEP_ID": spec["sweep_id"],
-        "WANDB_RUN_ID": run_id,
-        "WANDB_DIR": str(trial_dir),
-        "PYTHONPATH": os.pathsep.join(python_path),
-        "PYTHONUNBUFFERED": "1",
-        "METAOPT_METRICS_FILE": str(trial_dir / "metrics.jsonl"),
-        SWEEP_MARKER: str(files.root),
-        TRIAL_MARKER: str(trial_dir),
-    })
-    return env
-
-
-def write_param_files(trial_dir: Path, params: dict) -> None:
-    """The parameter file wandb.init() reads (same layout as wandb agent writes) and ${args_json_file}."""
-    trial_dir.mkdir(parents=True, exist_ok=True)
-    body = yaml.safe_dump({k: {"value": v} for k, v in params.items()}, default_flow_style=False,
-                          sort_keys=False, allow_unicode=True)
-    (trial_dir / "params.yaml").write_text("wandb_version: 1\n\n" + body, encoding="utf-8")
-    (trial_dir / "args.json").write_text(json.dumps(params), encoding="utf-8")
+    return run_environment(base_env, trial_dir, spec["sweep_id"], run_id,
+                           {SWEEP_MARKER: str(files.root), TRIAL_MARKER: str(trial_dir)})
 
 
 class MetricTail:
