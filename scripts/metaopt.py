@@ -6,15 +6,19 @@ Usage:
   python3 scripts/metaopt.py step   --project-root DIR [--json] [--max-wait SECONDS] [--no-executor] [--now TIME]
   python3 scripts/metaopt.py resume --project-root DIR [--json] [--max-wait SECONDS] [--no-executor] [--now TIME]
   python3 scripts/metaopt.py status --project-root DIR [--json]
+  python3 scripts/metaopt.py reset  --project-root DIR [--json]
 
 step    chains engine steps: runs the governing control agents, applies their envelopes atomically,
         carries out mechanical directives, runs the executor (smoke test, launch, poll, teardown) as
         a child process and sleeps through waits, until workers must be dispatched, the campaign
         stopped, or --max-wait seconds (default 100) passed. Then it prints the action:
         dispatch_workers, step (again), or stop.
-resume  continues a BLOCKED_CONFIG or BLOCKED_PROTOCOL campaign at its recorded resume point once
-        the cause is fixed, then carries on as step does.
+resume  continues a stopped campaign once the cause is fixed, then carries on as step does: a
+        BLOCKED_CONFIG or BLOCKED_PROTOCOL one at its recorded resume point, a COMPLETE one that a
+        limit stopped (budget, iterations, plateau, target) once the campaign file raised it.
 status  prints where the campaign is and what the last steps did (read-only).
+reset   archives the whole campaign under .ml-metaopt/archive/<timestamp>/; the next step starts it
+        afresh from the campaign file. Refused while a sweep may still run or bill.
 
 --no-executor hands executor commands to the host (action run_executor) instead of starting them,
 for a host whose sandbox forbids a step from starting long-lived processes or reaching the network.
@@ -37,17 +41,17 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from metaopt_lib.contract.clock import format_time, parse_time  # noqa: E402
 from metaopt_lib.contract.conventions import EXIT_BUSY, EXIT_INVALID, EXIT_OK  # noqa: E402
-from metaopt_lib.control import driver, loop  # noqa: E402
+from metaopt_lib.control import driver, loop, reset  # noqa: E402
 from metaopt_lib.control.text_views import render  # noqa: E402
 
-COMMANDS = ("resume", "status", "step")
+COMMANDS = ("reset", "resume", "status", "step")
 
 
 def build_parser():
     parser = argparse.ArgumentParser(prog="metaopt.py", description="Drive a campaign: each step does the "
                                      "mechanical work and prints the one action for the host. "
                                      "Exit 0 ok, 1 could not run (nothing changed), 2 usage, 3 busy.")
-    parser.add_argument("command", choices=COMMANDS, help="step, resume or status")
+    parser.add_argument("command", choices=COMMANDS, help="step, resume, status or reset")
     parser.add_argument("--project-root", required=True, help="the training project (holds ml_metaopt_campaign.yaml)")
     parser.add_argument("--json", action="store_true", help="print one JSON document")
     parser.add_argument("--max-wait", type=_seconds, metavar="SECONDS", default=loop.DEFAULT_MAX_WAIT_SECONDS,
@@ -98,6 +102,9 @@ def main(argv=None, out=None, clock=None, executor=None) -> int:
     try:
         if opts.command == "status":
             document = driver.status(opts.project_root)
+        elif opts.command == "reset":
+            moment = _checked_time(opts.now) if opts.now else driver.now_utc()
+            document = driver.locked(opts.project_root, lambda cdir: reset.reset(cdir, moment))
         else:
             run = loop.step if opts.command == "step" else loop.resume
             document = run(opts.project_root, options_from(opts, clock, executor))

@@ -38,9 +38,9 @@ def run_executor(root, directive_file, scenario, wait_limit=None):
     sweeps = json.loads(ledger_path.read_text()) if ledger_path.exists() else {}
     done = sweeps.setdefault("_results", {})
     answer = done.get(directive["directive_id"])
-    # A directive run twice gives the same answer, as the real executor answers from its result file;
-    # a failure that was set aside (a cleanup teardown) is tried again.
-    if answer is not None and (answer["status"] == "ok" or (root / directive["result_path"]).exists()):
+    # A directive run twice gives the same answer while its result file is there, as the real executor
+    # answers from it; a result moved away (a failed cleanup teardown set aside, a reset) is run again.
+    if answer is not None and (root / directive["result_path"]).exists():
         write_json_atomic(root / directive["result_path"], answer)
         return
     payload, kind = directive["payload"], directive["type"]

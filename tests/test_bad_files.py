@@ -21,12 +21,12 @@ class FilesOnDisk(DriverCase):
 
     def test_corrupt_mechanical_directive_file_is_an_error_not_a_traceback(self):
         root = fresh_copy((1, "ROLL_ITERATION", "roll_iteration"))
-        real = driver._run_mechanical
-        driver._run_mechanical = lambda cdir, state, now: state  # a crash right after the state write
+        real = driver.run_mechanical
+        driver.run_mechanical = lambda cdir, state, now: state  # a crash right after the state write
         try:
             code, document, _ = self.drive(root)
         finally:
-            driver._run_mechanical = real
+            driver.run_mechanical = real
         self.assert_progress(code, document)
         record = next(r for r in read_state(root)["pending"] if r["name"] == "emit_iteration_report")
         spec = root / record["spec_path"]

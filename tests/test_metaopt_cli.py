@@ -277,8 +277,11 @@ class StepContract(unittest.TestCase):
 # == metaopt.py resume ================================================================================
 
 class Resume(unittest.TestCase):
-    def test_resume_on_a_running_campaign_exits_1_not_blocked(self):
-        for key in ((1, "WAIT_FOR_PROPOSALS", "gate_ideation"), COMPLETE):
+    def test_resume_of_a_running_campaign_or_one_still_at_its_limit_exits_1(self):
+        # The simulated campaign completed at max_iterations 2: resuming it without raising that limit
+        # is refused, naming the limit.
+        for key, code_name in (((1, "WAIT_FOR_PROPOSALS", "gate_ideation"), "not-blocked"),
+                               (COMPLETE, "not-resumable")):
             with self.subTest(position=key):
                 root = fresh_copy(key)
                 before = tree(root)
@@ -286,7 +289,9 @@ class Resume(unittest.TestCase):
                 self.assertEqual(code, 1)
                 document = json.loads(out)
                 valid_output(self, document)
-                self.assertEqual(document["error"]["code"], "not-blocked")
+                self.assertEqual(document["error"]["code"], code_name)
+                if key == COMPLETE:
+                    self.assertIn("max_iterations", document["error"]["message"])
                 self.assertEqual(tree(root), before)
 
     def test_resume_while_cleanup_is_pending_exits_1_then_resumes_after_it(self):

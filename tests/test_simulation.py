@@ -277,6 +277,90 @@ class Simulation(unittest.TestCase):
         self.assertEqual(Host(self.root).run()["action"]["terminal_state"], "COMPLETE")
 
 
+class ContinueOrStartOver(unittest.TestCase):
+    """Every stop can be continued (resume, once its limit is raised) or restarted (reset)."""
+
+    def setUp(self):
+        tmp = tempfile.TemporaryDirectory()
+        self.addCleanup(tmp.cleanup)
+        self.root = Path(tmp.name)
+
+    def edit_campaign(self, **changes):
+        path = self.root / "ml_metaopt_campaign.yaml"
+        path.write_text(yaml.safe_dump(support.set_dotted(yaml.safe_load(path.read_text()), changes)))
+
+    def test_a_budget_stop_resumes_from_the_recorded_state_once_the_budget_was_raised(self):
+        write_project(self.root, Scenario(spend_per_poll=0.9), **{"compute.max_budget_usd": 2.0,
+                                                                 "stop_conditions.max_iterations": 3})
+        final = Host(self.root).run()
+        stopped = state_of(self.root)
+        self.assertEqual(final["action"]["terminal_state"], "COMPLETE")
+        self.assertEqual(stopped["terminal"]["resume"], {"resume_state": "ANALYZE", "resume_phase": "plan_analysis",
+                                                         "limits": ["budget"]})
+        self.assertTrue(any("compute.max_budget_usd" in line and "resume" in line
+                            for line in final["action"]["user_can"]), final["action"]["user_can"])
+        code, refused = Host(self.root).step("resume")
+        self.assertEqual((code, refused["error"]["code"]), (1, "not-resumable"))
+        self.assertEqual(state_of(self.root), stopped, "a refused resume changes nothing")
+        self.edit_campaign(**{"compute.max_budget_usd": 20.0})
+        code, _ = Host(self.root).step("resume")
+        self.assertEqual(code, 0)
+        final = Host(self.root).run()
+        state = state_of(self.root)
+        self.assertEqual(final["action"]["terminal_state"], "COMPLETE")
+        self.assertIn("max_iterations", state["terminal"]["reason"])
+        # The sweep the budget cut was analyzed with what it had, then the campaign went on.
+        self.assertEqual([r["iteration"] for r in state["completed_iterations"]], [1, 2, 3])
+        self.assertEqual(state["spend_ledger"]["entries"][:2], stopped["spend_ledger"]["entries"])
+        self.assertGreater(state["spend_ledger"]["total_usd"], stopped["spend_ledger"]["total_usd"],
+                           "the ledger went on from where it was, never reset")
+        sweeps = json.loads((self.root / ".sim" / "sweeps.json").read_text())
+        self.assertEqual({k: v["launches"] for k, v in sweeps.items() if not k.startswith("_")},
+                         {f"sim-campaign-iter-{i}": 1 for i in (1, 2, 3)})
+
+    def test_an_iteration_limit_raised_lets_the_campaign_run_one_more_iteration(self):
+        write_project(self.root, **{"stop_conditions.max_iterations": 1})
+        Host(self.root).run()
+        self.assertEqual(state_of(self.root)["terminal"]["resume"]["limits"], ["max_iterations"])
+        self.edit_campaign(**{"stop_conditions.max_iterations": 2})
+        self.assertEqual(Host(self.root).step("resume")[0], 0)
+        final = Host(self.root).run()
+        self.assertEqual(final["action"]["terminal_state"], "COMPLETE")
+        self.assertEqual([r["iteration"] for r in state_of(self.root)["completed_iterations"]], [1, 2])
+
+    def test_reset_archives_the_campaign_and_the_next_step_starts_afresh(self):
+        write_project(self.root, Scenario(smoke_passes=False), **{"stop_conditions.max_iterations": 1})
+        Host(self.root).run()
+        before = state_of(self.root)
+        code, document = Host(self.root).step("reset")
+        self.assertEqual(code, 0, document)
+        self.assertEqual(validation.validate_document("step-output", document, "reset output"), [])
+        archive = self.root / document["reset"]["archive"]
+        self.assertEqual(json.loads((archive / "state.json").read_text()), before)
+        self.assertTrue((archive / "journal.jsonl").is_file())
+        self.assertEqual(sorted(p.name for p in (self.root / ".ml-metaopt").iterdir()),
+                         ["archive", "lock", "preflight-readiness.json"])
+        self.assertFalse((self.root / "AGENTS.md").exists())
+        (self.root / ".sim" / "scenario.json").write_text(json.dumps(Scenario().__dict__))
+        final = Host(self.root).run()
+        self.assertEqual(final["action"]["terminal_state"], "COMPLETE")
+        self.assertEqual(state_of(self.root)["created_at"] >= before["created_at"], True)
+        self.assertEqual(len(state_of(self.root)["completed_iterations"]), 1)
+
+    def test_reset_is_refused_while_a_sweep_may_still_run(self):
+        write_project(self.root, Scenario(polls_to_finish=50), **{"stop_conditions.max_iterations": 1})
+        host = Host(self.root, max_wait=0)
+        for _ in range(20):
+            _, document = host.step()
+            if state_of(self.root)["current_sweep"] and state_of(self.root)["current_sweep"]["resources_live"]:
+                break
+            host.act(document["action"])
+        files = sorted(p.relative_to(self.root) for p in (self.root / ".ml-metaopt").rglob("*"))
+        code, refused = host.step("reset")
+        self.assertEqual((code, refused["error"]["code"]), (1, "reset-refused"))
+        self.assertEqual(sorted(p.relative_to(self.root) for p in (self.root / ".ml-metaopt").rglob("*")), files)
+
+
 class HostRunsTheExecutor(unittest.TestCase):
     """--no-executor: the step hands every executor command to the host and reaches the same ends."""
 

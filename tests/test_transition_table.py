@@ -44,6 +44,7 @@ class GenericTransitions(unittest.TestCase):
 
     def test_every_resume_transition_returns_to_its_recorded_point(self):
         from metaopt_lib.control import driver
+        from metaopt_lib.control.resume import resume_stopped
         import tempfile
         from pathlib import Path
         rows = [t for t in machine.TRANSITIONS if t.guard == "resume_after_fix"]
@@ -64,7 +65,7 @@ class GenericTransitions(unittest.TestCase):
                     (root / "ml_metaopt_campaign.yaml").write_text(campaign_text)
                     (root / ".ml-metaopt").mkdir()
                     (root / ".ml-metaopt" / "state.json").write_text(json.dumps(state))
-                    resumed, _ = driver.locked(root, lambda cdir: driver.resume_blocked(cdir, NOW))
+                    resumed, _ = driver.locked(root, lambda cdir: resume_stopped(cdir, NOW))
                     self.assertEqual((resumed["machine_state"], resumed["status"]), (transition.target, "RUNNING"))
                     self.assertEqual(resumed["phase"], machine.phases_of(transition.target)[0])
                     self.assertEqual(json.loads((root / ".ml-metaopt" / "state.json").read_text()), resumed)

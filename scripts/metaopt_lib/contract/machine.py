@@ -60,6 +60,11 @@ BLOCKED_STATES = frozenset({"BLOCKED_CONFIG", "BLOCKED_PROTOCOL"})
 RUNNING_STATES = tuple(n for n, s in STATES.items() if s.kind != "terminal")
 INITIAL_STATE = "LOAD_CAMPAIGN"
 
+# Where a campaign that a limit (budget, iterations, plateau, target) stopped continues once the user
+# raised the limit: the launch it could not pay for, the analysis of a sweep the budget cut short, or
+# the iteration close that found the limit.
+LIMIT_RESUME_STATES = ("LAUNCH_SWEEP", "ANALYZE", "ROLL_ITERATION")
+
 # Every running state after LOAD_CAMPAIGN re-validates the campaign and its identity each step
 # (LOCAL_SANITY's move to BLOCKED_CONFIG has more causes, so it is listed with them).
 _REVALIDATING = [n for n in RUNNING_STATES if n not in (INITIAL_STATE, "LOCAL_SANITY")]
@@ -98,6 +103,7 @@ TRANSITIONS = (
      Transition("ROLL_ITERATION", "COMPLETE", "stop_condition_met")]
     + [Transition(n, "BLOCKED_CONFIG", "campaign_invalid_or_identity_changed") for n in _REVALIDATING]
     + [Transition(b, n, "resume_after_fix") for b in sorted(BLOCKED_STATES) for n in RUNNING_STATES]
+    + [Transition("COMPLETE", n, "resume_after_limit_raised") for n in LIMIT_RESUME_STATES]
 )
 ALLOWED_TRANSITIONS = frozenset((t.source, t.target) for t in TRANSITIONS)
 

@@ -75,20 +75,31 @@ def step_action(state, until=None) -> dict:
     return action
 
 
+LIMIT_SETTINGS = {"budget": "compute.max_budget_usd", "max_iterations": "stop_conditions.max_iterations",
+                  "no_improve_iterations": "stop_conditions.no_improve_iterations",
+                  "target_metric": "stop_conditions.target_metric"}
+
+
 def stop_action(campaign_dir, state) -> dict:
+    """Stop, with what the user can do next: every command named works in this state."""
     terminal = state["terminal"] or {"state": state["machine_state"], "reason": "stopped"}
     found = "the results and the best configuration" if state["completed_iterations"] else "what happened"
-    user_can = [f"Read .ml-metaopt/reports/final.md for {found}."]
+    root = campaign_dir.root
+    resume = f"python3 {METAOPT_SCRIPT} resume --project-root {root}"
+    reset = f"python3 {METAOPT_SCRIPT} reset --project-root {root}"
+    user_can = []
     if state["block"]:
-        user_can = [concrete(state["block"]["fix"], campaign_dir),
-                    f"Then run: python3 {METAOPT_SCRIPT} resume --project-root {campaign_dir.root}"[:300]] + user_can
-    elif terminal["state"] == "FAILED":
-        user_can.append("Fix the cause, then start a new campaign (or a new name) to try again.")
+        user_can += [concrete(state["block"]["fix"], campaign_dir), one_line(f"Then run: {resume}")]
+    elif terminal.get("resume"):
+        settings = " or ".join(LIMIT_SETTINGS[limit] for limit in terminal["resume"]["limits"])
+        user_can.append(one_line(f"To go on, raise {settings} in ml_metaopt_campaign.yaml, then run: {resume}"))
+    user_can.append(f"Read .ml-metaopt/reports/final.md for {found}.")
+    user_can.append(one_line(f"To start the campaign over, run: {reset} (it archives this one)"))
     cleanup = [r for r in state["pending"] if r["name"] == "teardown"]
     if cleanup:
-        user_can.insert(0, f"The teardown of {cleanup[0]['id']} has not succeeded yet, so resources may still run "
-                        f"or bill: run python3 {METAOPT_SCRIPT} step --project-root {campaign_dir.root} to try "
-                        "again (its journal line says why it failed)."[:300])
+        user_can.insert(0, one_line(f"The teardown of {cleanup[0]['id']} has not succeeded yet, so resources may "
+                                    f"still run or bill: run python3 {METAOPT_SCRIPT} step --project-root {root} "
+                                    "to try again (its journal line says why it failed)."))
     return {"kind": "stop", "terminal_state": terminal["state"], "reason": terminal["reason"], "user_can": user_can}
 
 

@@ -10,7 +10,7 @@ from ..contract.issues import ContractError
 from ..contract.locks import Busy
 from ..contract.paths import CAMPAIGN_FILE, PREFLIGHT_FILE
 from ..handoffs import HANDOFFS
-from ..handoffs.common import Inputs, ResultInput, hook_text
+from ..handoffs.common import Inputs, ResultInput
 from . import actions, engine, mechanical
 from .state_store import CampaignDir, state_digest
 
@@ -113,14 +113,14 @@ def engine_step(cdir, now):
         state = engine.initial_state(campaign, identity_hash(campaign), runtime_config_hash(campaign), now)
         cdir.write_state(state)
         cdir.append_journal({"seq": 0, "event": "init", "at": now, "summary": "campaign state created"})
-    state = _run_mechanical(cdir, read_state(cdir), now)
+    state = run_mechanical(cdir, read_state(cdir), now)
     if state["machine_state"] in machine.TERMINAL_STATES:
-        return _close_finished_cleanup(cdir, state, now), None
+        return close_finished_cleanup(cdir, state, now), None
     agent = machine.governing_agent(state["machine_state"])
     inputs = gather_inputs(cdir, state, campaign_issues, now)
     envelope = HANDOFFS[agent](state, campaign, inputs)
     new_state = apply(cdir, state, envelope, now)
-    return _run_mechanical(cdir, new_state, now), envelope
+    return run_mechanical(cdir, new_state, now), envelope
 
 
 def apply(cdir, state, envelope, now):
@@ -149,7 +149,7 @@ def apply(cdir, state, envelope, now):
     return new_state
 
 
-def _run_mechanical(cdir, state, now):
+def run_mechanical(cdir, state, now):
     """Carry out pending mechanical directives (idempotent), then close them in one state write."""
     done = [r for r in state["pending"] if r["kind"] == "directive" and r["name"] in machine.MECHANICAL_DIRECTIVES]
     if not done:
@@ -160,7 +160,7 @@ def _run_mechanical(cdir, state, now):
     return _close_records(cdir, state, done, now, "mechanical directives carried out")
 
 
-def _close_finished_cleanup(cdir, state, now):
+def close_finished_cleanup(cdir, state, now):
     """In a terminal state, close cleanup directives whose executor result landed and succeeded.
 
     A failed or invalid teardown result is set aside, so the record stays pending and the host is
@@ -222,39 +222,6 @@ def _engine_write(cdir, state, now, entry, **changes):
     cdir.write_state(new_state)
     cdir.append_journal({"seq": new_state["step_seq"], "applied_to": state_digest(state), "at": now, **entry})
     return new_state
-
-
-def resume_blocked(cdir, now):
-    """Continue a BLOCKED campaign at its recorded resume point once the cause is fixed; returns the
-    new state and the summary of the resume."""
-    state = _run_mechanical(cdir, read_state(cdir), now)
-    state = _close_finished_cleanup(cdir, state, now)
-    if state["machine_state"] not in machine.BLOCKED_STATES:
-        raise StepError("not-blocked", f"the campaign is {state['machine_state']}, not blocked",
-                        "Use metaopt.py step to continue a running campaign.")
-    if state["pending"]:
-        raise StepError("cleanup-pending", "cleanup of the blocked campaign has not finished",
-                        "Run metaopt.py step and carry out the executor command it prints, then resume.")
-    campaign, campaign_issues = load_campaign(cdir)
-    if campaign is None:
-        raise StepError("campaign-invalid", f"{CAMPAIGN_FILE} is still invalid: {campaign_issues[0].message}",
-                        "Fix it (python3 scripts/validate.py shows every problem), then resume.", campaign_issues)
-    if identity_hash(campaign) != state["campaign"]["identity_hash"]:
-        raise StepError("campaign-invalid", "the campaign's identity (name, objective, W&B entity or project) "
-                        "differs from the one this state belongs to",
-                        "Restore the original identity fields, then resume.")
-    block = state["block"]
-    new_state = dict(state, machine_state=block["resume_state"], phase=block["resume_phase"], status="RUNNING",
-                     block=None, terminal=None, step_seq=state["step_seq"] + 1, updated_at=now)
-    engine.check_state(new_state, "state after resume")
-    cdir.write_state(new_state, validated=True)
-    mechanical.run(cdir, {"type": "add_agents_hook", "iteration": state["iteration"],
-                          "payload": {"marker": state["campaign"]["name"],
-                                      "text": hook_text(state["campaign"]["name"])}}, new_state)
-    cdir.append_journal({"seq": new_state["step_seq"], "applied_to": state_digest(state), "at": now,
-                         "event": "resume", "from": state["machine_state"], "to": block["resume_state"],
-                         "summary": f"resumed at {block['resume_state']}/{block['resume_phase']} after {block['code']}"})
-    return new_state, f"Resumed at {block['resume_state']} after {block['code']}."
 
 
 def status(project_root) -> dict:

@@ -54,6 +54,8 @@ def apply_envelope(state, envelope, now, label="envelope") -> dict:
     if target in machine.TERMINAL_STATES:
         reason = envelope["block"]["reason"] if envelope["block"] else envelope["summary"]
         new["terminal"] = {"state": target, "reason": reason, "at": now}
+        if envelope.get("stop"):
+            new["terminal"]["resume"] = dict(envelope["stop"])
     check_state(new, "state after " + label)
     return new
 

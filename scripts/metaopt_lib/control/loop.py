@@ -15,6 +15,7 @@ from ..contract.clock import parse_time
 from . import actions, driver
 from .clock import FrozenClock, SystemClock
 from .executor_runs import SubprocessExecutor, journal_entry
+from .resume import resume_stopped
 
 # Fits the shortest common host tool-call limit (Claude Code's and Copilot's 120 s default) with room
 # for start-up; SKILL.md tells each host how to allow a longer bound.
@@ -44,11 +45,11 @@ def step(project_root, options: StepOptions | None = None) -> dict:
 
 
 def resume(project_root, options: StepOptions | None = None) -> dict:
-    """Continue a BLOCKED campaign once its cause is fixed, then carry on as step does."""
+    """Continue a stopped campaign once its cause is fixed (resume.py), then carry on as step does."""
     options = options or StepOptions()
 
     def body(cdir):
-        _, summary = driver.resume_blocked(cdir, options.clock.now())
+        _, summary = resume_stopped(cdir, options.clock.now())
         return _chain(cdir, options, summary)
 
     return driver.locked(project_root, body)

@@ -8,6 +8,8 @@ def render(command, document) -> str:
         return f"error ({error['code']}): {error['message']}\nfix: {error['fix']}"
     if command == "status":
         return _status(document)
+    if "reset" in document:
+        return document["summary"]
     return _step(document)
 
 

@@ -96,13 +96,16 @@ class EnvelopeBuilder:
         return task_id
 
     def _envelope(self, outcome, next_state, next_phase, summary, action_kind, action_text,
-                  wait=None, retry=None, block=None) -> dict:
-        return {"schema_version": 1, "agent": self.agent, "phase": self.phase,
-                "computed_from_state": self.state["machine_state"], "computed_against_seq": self.state["step_seq"],
-                "outcome": outcome, "next_machine_state": next_state, "next_phase": next_phase,
-                "state_patch": self.patch, "resolved_pending": self.resolved, "directives": self.directives,
-                "worker_launches": self.launches, "wait": wait, "retry": retry, "block": block,
-                "summary": one_line(summary), "next_action": {"kind": action_kind, "text": one_line(action_text)}}
+                  wait=None, retry=None, block=None, stop=None) -> dict:
+        envelope = {"schema_version": 1, "agent": self.agent, "phase": self.phase,
+                    "computed_from_state": self.state["machine_state"], "computed_against_seq": self.state["step_seq"],
+                    "outcome": outcome, "next_machine_state": next_state, "next_phase": next_phase,
+                    "state_patch": self.patch, "resolved_pending": self.resolved, "directives": self.directives,
+                    "worker_launches": self.launches, "wait": wait, "retry": retry, "block": block,
+                    "summary": one_line(summary), "next_action": {"kind": action_kind, "text": one_line(action_text)}}
+        if stop is not None:
+            envelope["stop"] = stop
+        return envelope
 
     def advance(self, next_state, next_phase, summary):
         kind, text = self._work_action()
@@ -128,10 +131,15 @@ class EnvelopeBuilder:
                  "resume_phase": resume_phase or self.state["phase"]}
         return self._envelope("blocked", target, machine.TERMINAL_PHASE, reason, "stop", fix, block=block)
 
-    def terminal(self, target, reason, campaign):
-        """Move to COMPLETE or FAILED with the terminal cleanup."""
+    def terminal(self, target, reason, campaign, limits=None, resume_state=None, resume_phase=None):
+        """Move to COMPLETE or FAILED with the terminal cleanup. A COMPLETE stop on `limits` (budget,
+        max_iterations, ...) records where metaopt.py resume continues once the user raised them."""
         self._cleanup(target, reason, campaign)
-        return self._envelope("advance", target, machine.TERMINAL_PHASE, reason, "stop", reason)
+        stop = None
+        if limits:
+            stop = {"resume_state": resume_state or self.state["machine_state"],
+                    "resume_phase": resume_phase or self.state["phase"], "limits": list(limits)}
+        return self._envelope("advance", target, machine.TERMINAL_PHASE, reason, "stop", reason, stop=stop)
 
     def _cleanup(self, target, reason, campaign):
         # Entering a terminal state closes every other outstanding task or directive.

@@ -24,9 +24,10 @@ def roll_iteration(state, campaign, inputs, builder):
     else:
         baseline, streak = _close_iteration(state, campaign, builder)
     builder.directive("emit_iteration_report", {"report_path": iteration_report_path(iteration)})
-    stops = _stop_conditions(state, campaign, baseline, streak)
+    stops = stop_conditions(state, campaign, baseline, streak)
     if stops:
-        return builder.terminal("COMPLETE", "; ".join(stops) + ".", campaign)
+        return builder.terminal("COMPLETE", "; ".join(text for _, text in stops) + ".", campaign,
+                                limits=[kind for kind, _ in stops])
     builder.set("/iteration", iteration + 1)
     return builder.advance("IDEATE", "plan_ideation", f"Iteration {iteration} closed; starting iteration "
                            f"{iteration + 1} (no-improvement streak {streak}).")
@@ -70,26 +71,30 @@ def _sweep_spend(state, identity) -> float:
     return 0
 
 
-def _stop_conditions(state, campaign, baseline, streak) -> list:
-    """Every stop condition that holds, each named with its numbers."""
+def stop_conditions(state, campaign, baseline, streak) -> list:
+    """Every stop condition that holds, as (limit, text with its numbers). metaopt.py resume checks
+    them again before it continues a campaign that one of them stopped."""
     stops, conditions = [], campaign["stop_conditions"]
     metric, direction = campaign["objective"]["metric"], campaign["objective"]["direction"]
     target = conditions.get("target_metric")
     if target is not None and baseline is not None:
         value = baseline["metric_value"]
         if (value >= target) if direction == "maximize" else (value <= target):
-            stops.append(f"target_metric reached: best {metric} {value:g} vs target {target:g} ({direction})")
+            stops.append(("target_metric",
+                          f"target_metric reached: best {metric} {value:g} vs target {target:g} ({direction})"))
     if state["iteration"] >= conditions["max_iterations"]:
-        stops.append(f"max_iterations reached ({conditions['max_iterations']})")
+        stops.append(("max_iterations", f"max_iterations reached ({conditions['max_iterations']})"))
     if streak >= conditions["no_improve_iterations"]:
-        stops.append(f"no_improve_iterations reached: {streak} iteration(s) in a row without improvement")
+        stops.append(("no_improve_iterations",
+                      f"no_improve_iterations reached: {streak} iteration(s) in a row without improvement"))
     ledger = dict(state["spend_ledger"], max_budget_usd=campaign["compute"]["max_budget_usd"])
     budget = budget_snapshot({"spend_ledger": ledger})
     reservation = launch_reservation(campaign)
     if budget["remaining_usd"] <= 0 or reservation > budget["remaining_usd"]:
         # Stop before the next iteration's LLM work when its launch could not be paid for anyway.
-        stops.append(f"budget exhausted: ${budget['spent_usd']:g} of ${budget['max_budget_usd']:g} spent, "
-                     f"${budget['remaining_usd']:g} left cannot pay the next launch (${reservation:g})")
+        stops.append(("budget", f"budget exhausted: ${budget['spent_usd']:g} of ${budget['max_budget_usd']:g} "
+                                f"spent, ${budget['remaining_usd']:g} left cannot pay the next launch "
+                                f"(${reservation:g})"))
     return stops
 
 

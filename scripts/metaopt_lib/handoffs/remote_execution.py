@@ -50,7 +50,8 @@ def request_launch(state, campaign, inputs, builder):
     budget = capped_budget(state, campaign)
     refusal = _launch_refusal(campaign, budget)
     if refusal:
-        return builder.terminal("COMPLETE", refusal, campaign)
+        return builder.terminal("COMPLETE", refusal, campaign, limits=["budget"],
+                                resume_state="LAUNCH_SWEEP", resume_phase="request_launch")
     supersede(builder, state, "launch_sweep")
     identity = sweep_identity(state)
     # The intent is recorded in the same envelope that asks for the launch, so it is in state before
@@ -93,7 +94,8 @@ def confirm_launch(state, campaign, inputs, builder):
         budget = capped_budget(state, campaign)
         refusal = _launch_refusal(campaign, budget)
         if refusal:
-            return builder.terminal("COMPLETE", refusal, campaign)
+            return builder.terminal("COMPLETE", refusal, campaign, limits=["budget"],
+                                resume_state="LAUNCH_SWEEP", resume_phase="request_launch")
         # Same identity: the executor reconnects to a sweep the failed attempt may have created.
         builder.directive("launch_sweep", launch_payload(state, campaign, budget))
         return builder.retry(record["attempt"], MAX_EXECUTOR_ATTEMPTS, 0,

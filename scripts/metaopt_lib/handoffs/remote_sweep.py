@@ -13,6 +13,8 @@ POLL_INTERVAL_SECONDS = 60
 # Re-issues of one executor directive (smoke test, launch, teardown) before the campaign gives up.
 MAX_EXECUTOR_ATTEMPTS = 3
 FINISHED_SWEEP_STATUSES = ("finished", "canceled")
+# A sweep stopped by the budget is analyzed with what it has once the user raised the budget.
+BUDGET_STOP = {"limits": ["budget"], "resume_state": "ANALYZE", "resume_phase": "plan_analysis"}
 
 
 def executor_problem(record, result, directive_type):
@@ -110,7 +112,7 @@ def request_poll(state, campaign, inputs, builder):
     budget = capped_budget(state, campaign)
     if budget["remaining_usd"] <= 0:
         return builder.terminal("COMPLETE", f"Budget exhausted: ${budget['spent_usd']:g} of "
-                                f"${budget['max_budget_usd']:g} spent.", campaign)
+                                f"${budget['max_budget_usd']:g} spent.", campaign, **BUDGET_STOP)
     supersede(builder, state, "poll_sweep")
     builder.directive("poll_sweep", {
         "sweep_identity": sweep["sweep_identity"], "sweep_id": sweep["sweep_id"], "backend": sweep["backend"],
@@ -246,7 +248,8 @@ def _apply_poll(state, campaign, inputs, builder, details, teardowns):
     cap = campaign["compute"]["max_budget_usd"]
     name = sweep["sweep_identity"]
     if status == "budget_exceeded" or total >= cap:
-        return builder.terminal("COMPLETE", f"Budget exhausted: ${total:g} of ${cap:g} spent ({name}).", campaign)
+        return builder.terminal("COMPLETE", f"Budget exhausted: ${total:g} of ${cap:g} spent ({name}).", campaign,
+                                **BUDGET_STOP)
     if status == "failed":
         return builder.terminal("FAILED", f"Sweep {name} failed (stop reason {details['stop_reason']}).", campaign)
     if status in FINISHED_SWEEP_STATUSES:
