@@ -401,28 +401,29 @@ class DirectiveAttempts(HandoffCase):
 
 class RequestPoll(HandoffCase):
     def test_poll_waits_for_the_interval_with_backoff_after_errors(self):
-        # A cloud poll answers at once, so polls are spaced by the interval; a local poll waited for
-        # the sweep's end itself (max_wait_seconds), so the next one is due at once. Failures back off.
+        # A local poll waited for the sweep's end itself (max_wait_seconds), so the next one is due at
+        # once. A cloud poll answers at once, so polls are spaced by half the trials' length or half the
+        # idle timeout (15 min here), whichever is shorter, within 30 s to 5 min. Failures back off.
         last = "2026-11-22T11:30:00Z"
-        cases = [("skypilot", 0, "2026-11-22T11:30:30Z", True), ("skypilot", 0, "2026-11-22T11:31:00Z", False),
-                 ("skypilot", 2, "2026-11-22T11:33:59Z", True), ("skypilot", 2, "2026-11-22T11:34:00Z", False),
-                 ("local", 0, "2026-11-22T11:30:00Z", False),
-                 ("local", 2, "2026-11-22T11:33:59Z", True), ("local", 2, "2026-11-22T11:34:00Z", False)]
-        for backend, failures, now, waits in cases:
-            with self.subTest(backend=backend, failures=failures, now=now):
-                state = poll_state("request_poll", last_poll_at=last, poll_failures=failures, backend=backend)
-                envelope, new = self.step(state, now=now)
-                due = add_seconds(last, POLL_INTERVAL_SECONDS * 2 ** failures)
-                if waits:
-                    self.assertMoved(envelope, new, "WAIT_FOR_SWEEP", "request_poll", "wait")
-                    self.assertEqual(envelope["wait"], {"pending_ids": [], "until": due,
-                                                        "reason": envelope["wait"]["reason"]})
-                    self.assertEqual(envelope["directives"], [])
-                else:
-                    [directive] = self.directives(envelope, "poll_sweep")
-                    self.assertEqual(directive["payload"]["poll_attempt"], failures + 1)
-                    self.assertEqual(directive["payload"]["max_wait_seconds"],
-                                     POLL_INTERVAL_SECONDS if backend == "local" else 0)
+        # backend, failures, median trial seconds, seconds until the next poll is due
+        cases = [("skypilot", 0, None, 300), ("skypilot", 0, 100.0, 50), ("skypilot", 0, 20.0, 30),
+                 ("skypilot", 0, 3000.0, 300), ("skypilot", 2, 100.0, POLL_INTERVAL_SECONDS * 4),
+                 ("local", 0, 100.0, 0), ("local", 2, None, POLL_INTERVAL_SECONDS * 4)]
+        for backend, failures, trial_seconds, interval in cases:
+            for offset in sorted({max(0, interval - 1), interval}):
+                with self.subTest(backend=backend, failures=failures, trial_seconds=trial_seconds, after=offset):
+                    state = poll_state("request_poll", last_poll_at=last, poll_failures=failures, backend=backend,
+                                       trial_seconds=trial_seconds)
+                    envelope, new = self.step(state, now=add_seconds(last, offset))
+                    if offset < interval:
+                        self.assertMoved(envelope, new, "WAIT_FOR_SWEEP", "request_poll", "wait")
+                        self.assertEqual(envelope["wait"]["until"], add_seconds(last, interval))
+                        self.assertEqual(envelope["directives"], [])
+                    else:
+                        [directive] = self.directives(envelope, "poll_sweep")
+                        self.assertEqual(directive["payload"]["poll_attempt"], failures + 1)
+                        self.assertEqual(directive["payload"]["max_wait_seconds"],
+                                         POLL_INTERVAL_SECONDS if backend == "local" else 0)
 
     def test_every_poll_carries_the_remaining_budget_with_the_campaigns_cap(self):
         cases = {"campaign cap": (10, 9.45), "raised cap": (20, 19.45)}

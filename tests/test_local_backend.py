@@ -38,6 +38,7 @@ class LocalSweepEndToEnd(unittest.TestCase):
         self.assertEqual(poll["sweep_status"], "finished")
         self.assertEqual(poll["stop_reason"], "run_cap")
         self.assertEqual(poll["trials"], {"finished": 8, "running": 0, "failed": 0, "killed": 0, "interrupted": 0})
+        self.assertGreater(poll["trial_seconds"], 0, "the median trial length sets the cloud poll interval")
         records = p.program_records()
         self.assertEqual(len(records), 8)
         best = best_of(records)

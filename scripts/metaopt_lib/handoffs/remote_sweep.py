@@ -9,6 +9,7 @@ from ..contract.state_views import budget_snapshot, pending_of, sweep_identity
 
 MAX_POLL_ATTEMPTS = 5
 POLL_INTERVAL_SECONDS = 60
+CLOUD_POLL_BOUNDS = (30, 300)
 
 # Re-issues of one executor directive (smoke test, launch, teardown) before the campaign gives up.
 MAX_EXECUTOR_ATTEMPTS = 3
@@ -94,18 +95,26 @@ def poll_wait_seconds(sweep) -> int:
     return POLL_INTERVAL_SECONDS if sweep["backend"] == "local" else 0
 
 
-def poll_interval(sweep) -> int:
-    """Seconds from the last poll to the next: none after a good poll that waited for the end itself,
-    else the interval, doubled for each consecutive failure."""
-    if sweep["poll_failures"] == 0 and poll_wait_seconds(sweep) > 0:
+def poll_interval(sweep, campaign) -> int:
+    """Seconds from the last poll to the next: none after a good poll that waited for the end itself;
+    for a cloud sweep, half its trials' length and half the idle timeout, whichever is shorter (so
+    the end of a sweep and a hung run are seen soon), within CLOUD_POLL_BOUNDS; after failures the
+    base interval, doubled for each one in a row."""
+    if sweep["poll_failures"]:
+        return POLL_INTERVAL_SECONDS * 2 ** sweep["poll_failures"]
+    if poll_wait_seconds(sweep) > 0:
         return 0
-    return POLL_INTERVAL_SECONDS * 2 ** sweep["poll_failures"]
+    low, high = CLOUD_POLL_BOUNDS
+    candidates = [campaign["compute"]["idle_timeout_minutes"] * 60 / 2]
+    if sweep.get("trial_seconds"):
+        candidates.append(sweep["trial_seconds"] / 2)
+    return int(min(high, max(low, min(candidates))))
 
 
 def request_poll(state, campaign, inputs, builder):
     sweep = state["current_sweep"]
     if sweep["last_poll_at"] is not None:
-        due = add_seconds(sweep["last_poll_at"], poll_interval(sweep))
+        due = add_seconds(sweep["last_poll_at"], poll_interval(sweep, campaign))
         if parse_time(inputs.now) < parse_time(due):
             return builder.wait([], due, f"Next poll of {sweep['sweep_identity']} is due at {due}; step again then.")
     builder.set("/spend_ledger/max_budget_usd", campaign["compute"]["max_budget_usd"])
@@ -242,7 +251,8 @@ def _apply_poll(state, campaign, inputs, builder, details, teardowns):
     builder.set("/current_sweep", dict(sweep, status=status, trials=details["trials"], best_run=details["best_run"],
                                        last_poll_at=details["polled_at"], poll_failures=0,
                                        resources_live=details["resources_live"],
-                                       runner_restarts=details.get("runner_restarts", 0)))
+                                       runner_restarts=details.get("runner_restarts", 0),
+                                       trial_seconds=details.get("trial_seconds")))
     builder.set("/spend_ledger/max_budget_usd", campaign["compute"]["max_budget_usd"])
     total = _record_spend(builder, state, inputs, details["spend"]["sweep_spend_usd"], True)
     cap = campaign["compute"]["max_budget_usd"]

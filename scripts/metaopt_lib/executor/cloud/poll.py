@@ -19,7 +19,7 @@ from .adapter import CloudAdapter, CloudError
 from .common import describe, exec_error, listings, one_line
 from .record import cluster_entry, down_requested, open_clusters, save, stop_requested
 from .runs import (RUNNING_RUN_STATES, STOP_REASON_FOR_STATE, best_run, is_idle, normalized_sweep_state, run_cluster,
-                   status_from_record, trial_counts)
+                   status_from_record, trial_counts, trial_seconds)
 from .spend import reconcile
 
 ACTIVE = ("pending", "running", "paused")
@@ -135,7 +135,8 @@ def _outcome(poll: _Poll, spend: dict, budget: dict) -> Outcome:
                "spend": spend, "budget": budget,
                "idle_killed": [k["run_id"] for k in poll.record["killed_runs"]
                                if k["directive_id"] == poll.directive["directive_id"]][:1000],
-               "resources_live": bool(open_clusters(poll.record)), "polled_at": timestamp(poll.now)}
+               "resources_live": bool(open_clusters(poll.record)), "polled_at": timestamp(poll.now),
+               "trial_seconds": trial_seconds(poll.runs or [])}
     if not spend["complete"]:
         return Outcome(details, exec_error("spend-listing-failed", "a cost listing failed, so spend is unconfirmed "
                                            "(machines no listing shows keep billing at their last known rate): "

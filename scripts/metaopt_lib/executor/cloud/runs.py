@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime
 import math
+import statistics
 
 from .adapter import RunInfo
 
@@ -41,6 +42,13 @@ def status_from_record(record: dict, finished: int) -> tuple | None:
     if reason == "agents-gone":
         return status_after_agents_gone(finished, record["run_cap"])
     return None
+
+
+def trial_seconds(runs: list):
+    """Median wall time of the finished runs (first to last heartbeat), or None before one finished."""
+    times = sorted((r.heartbeat_at - r.created_at).total_seconds() for r in runs
+                   if r.state.lower() == "finished" and r.heartbeat_at and r.created_at)
+    return round(statistics.median(times), 3) if times else None
 
 
 def trial_counts(runs: list, killed_ids: set) -> dict:

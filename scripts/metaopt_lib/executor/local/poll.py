@@ -8,7 +8,7 @@ from ..records import RecordError
 from .launch import start_runner
 from .processes import sweep_pids
 from .search_space import plan_search
-from .study import open_study, summarize
+from .study import open_study, summarize, trial_seconds
 from .sweep import MAX_RUNNER_GENERATIONS, SweepFiles, read_spec, read_status, runner_alive
 
 STATUS_FOR_STOP = {"canceled": "canceled", "failed": "failed"}
@@ -94,7 +94,8 @@ def poll_details(directive, ctx, files: SweepFiles, stop_everything) -> Outcome:
                "spend": {"sweep_spend_usd": sweep_usd, "complete": all(s["ok"] for s in sources), "sources": sources},
                "budget": budget, "idle_killed": _newly_killed(study, directive["directive_id"]),
                "resources_live": runner_alive(files) or bool(sweep_pids(files)), "polled_at": polled_at,
-               "runner_restarts": max(0, (status["generation"] if status else 1) - 1)}
+               "runner_restarts": max(0, (status["generation"] if status else 1) - 1),
+               "trial_seconds": trial_seconds(study)}
     if not details["spend"]["complete"]:
         return Outcome(details, ExecError("spend-listing-failed", f"the runner status of {spec['sweep_identity']} "
                                           "is unreadable; spend counted from the launch clock only", True))

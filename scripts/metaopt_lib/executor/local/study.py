@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import statistics
 
 from ..dependencies import require_optuna
 from .sweep import SweepFiles
@@ -69,6 +70,13 @@ def summarize(study, direction: str) -> dict:
         best_run = {"run_id": trial.user_attrs.get("run_id", f"trial-{trial.number}"), "run_url": None,
                     "metric_value": value, "config": trial.user_attrs.get("config", {})}
     return {"trials": counts, "best_run": best_run}
+
+
+def trial_seconds(study):
+    """Median wall time of the finished trials in seconds, or None before one finished."""
+    times = sorted((t.datetime_complete - t.datetime_start).total_seconds() for t in study.get_trials(deepcopy=False)
+                   if t.state.name == "COMPLETE" and t.datetime_start and t.datetime_complete)
+    return round(statistics.median(times), 3) if times else None
 
 
 def counted_trials(study) -> int:
