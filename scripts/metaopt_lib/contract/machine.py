@@ -36,7 +36,7 @@ STATES = {s.name: s for s in [
     State("SELECT_AND_DESIGN_SWEEP", "running", SELECT, ("plan_selection", "finalize_selection"),
           "Dispatch the selection worker, then validate and finalize the sweep config."),
     State("LOCAL_SANITY", "running", REMOTE, ("request_smoke_test", "gate_smoke_test"),
-          "Run the 60-second local smoke test; nothing is spent before it passes."),
+          "Smoke-test one real point of the sweep for 60 s; nothing is spent before it passes."),
     State("LAUNCH_SWEEP", "running", REMOTE, ("request_launch", "confirm_launch"),
           "Check the budget, record the launch intent, launch or reconnect, read the launch result."),
     State("WAIT_FOR_SWEEP", "running", REMOTE, ("request_poll", "gate_poll"),
@@ -46,13 +46,13 @@ STATES = {s.name: s for s in [
     State("ROLL_ITERATION", "running", CLOSE, ("roll_iteration",),
           "Record the iteration, move the baseline, carry learnings, check stop conditions."),
     State("COMPLETE", "terminal", None, (TERMINAL_PHASE,),
-          "A stop condition was met (target, max iterations, plateau or budget)."),
+          "A stop condition was met (target, max iterations, plateau or budget); resumable once raised."),
     State("BLOCKED_CONFIG", "terminal", None, (TERMINAL_PHASE,),
-          "The campaign, its preflight or its identity needs the user; resumable after the fix."),
+          "The campaign, its preflight, its identity or the program needs the user; resumable after the fix."),
     State("BLOCKED_PROTOCOL", "terminal", None, (TERMINAL_PHASE,),
           "A worker or executor broke the protocol beyond the retry bound; resumable after the fix."),
     State("FAILED", "terminal", None, (TERMINAL_PHASE,),
-          "The smoke test failed, or the sweep or its launch failed for good."),
+          "The sweep or its launch failed for good; metaopt.py reset starts over."),
 ]}
 
 TERMINAL_STATES = frozenset(n for n, s in STATES.items() if s.kind == "terminal")
