@@ -47,9 +47,11 @@ def gate_smoke_test(state, campaign, inputs, builder):
     builder.resolve(record["id"], "consumed")
     document = result.document
     if document["status"] != "ok" or not document["details"]["passed"]:
+        # The result is archived once consumed; that is where the user finds the output tail.
+        kept = record["result_path"].replace(".ml-metaopt/", ".ml-metaopt/archive/", 1)
         return builder.blocked("BLOCKED_CONFIG", "smoke-test-failed", _smoke_failure(document, record),
                                "Fix the training program, its environment or project.smoke_test_command (the "
-                               f"output tail is in {record['result_path']}), " + RESUME_FIX, campaign,
+                               f"output tail is in {kept}), " + RESUME_FIX, campaign,
                                "LOCAL_SANITY", "request_smoke_test")
     unread = document["details"].get("unread_keys") or []
     if unread:
