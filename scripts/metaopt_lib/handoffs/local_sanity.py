@@ -49,7 +49,7 @@ def gate_smoke_test(state, campaign, inputs, builder):
     if document["status"] != "ok" or not document["details"]["passed"]:
         # The result is archived once consumed; that is where the user finds the output tail.
         kept = record["result_path"].replace(".ml-metaopt/", ".ml-metaopt/archive/", 1)
-        return builder.blocked("BLOCKED_CONFIG", "smoke-test-failed", _smoke_failure(document, record),
+        return builder.blocked("BLOCKED_CONFIG", "smoke-test-failed", _smoke_failure(document),
                                "Fix the training program, its environment or project.smoke_test_command (the "
                                f"output tail is in {kept}), " + RESUME_FIX, campaign,
                                "LOCAL_SANITY", "request_smoke_test")
@@ -101,7 +101,7 @@ def _smoke_test_directive(builder, state, campaign):
         "swept": swept_keys(parameters)})
 
 
-def _smoke_failure(document, record) -> str:
+def _smoke_failure(document) -> str:
     details = document["details"]
     if document["status"] != "ok":
         how = f"could not run ({executor_error(document)})"
