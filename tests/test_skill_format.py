@@ -14,7 +14,7 @@ import support
 
 SKILL_KEYS = {"name", "description", "license", "compatibility", "metadata", "allowed-tools"}
 TOP_LEVEL = {"SKILL.md", "README.md", "requirements.txt", "LICENSE", "agents", "references", "examples", "fixtures",
-             "scripts", ".github", "tests", ".ci", ".git"}
+             "scripts", ".github", "tests", ".ci", ".git", ".gitignore"}
 OPENAI_KEYS = {"interface": {"display_name", "short_description", "default_prompt", "brand_color", "icon_small",
                              "icon_large"},
                "policy": {"allow_implicit_invocation"}, "dependencies": {"tools"}}
