@@ -18,12 +18,12 @@ from unittest import mock
 
 import support  # noqa: F401
 from local_sweep_support import TRAINING, optuna_and_wandb
-from metaopt_lib.contract import validation
-from metaopt_lib.contract.redaction import REDACTED
-from metaopt_lib.executor import process_group, smoke
-from metaopt_lib.executor.outcome import ExecContext
-from metaopt_lib.executor.process_group import (group_alive, has_exited, kill_group, kill_session, session_pids,
+from metaopt_lib.contract import process_group, validation
+from metaopt_lib.contract.process_group import (group_alive, has_exited, kill_group, kill_session, session_pids,
                                                 start_in_new_session)
+from metaopt_lib.contract.redaction import REDACTED
+from metaopt_lib.executor import smoke
+from metaopt_lib.executor.outcome import ExecContext
 from metaopt_lib.executor.smoke import LINE_MAX_CHARS, OutputTail, run_smoke_test
 
 PYTHON = shlex.quote(sys.executable)

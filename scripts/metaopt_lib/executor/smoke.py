@@ -23,9 +23,9 @@ from pathlib import Path
 
 from ..contract.conventions import one_line
 from ..contract.paths import METAOPT_DIR_NAME
+from ..contract.process_group import has_exited, kill_session, start_in_new_session
 from ..contract.redaction import Redactor, secret_values
 from .outcome import ExecContext, ExecError, Outcome
-from .process_group import has_exited, kill_session, start_in_new_session
 from .trial_command import trial_argv
 from .trial_env import run_environment, write_param_files
 

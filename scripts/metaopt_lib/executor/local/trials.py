@@ -8,7 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from ..process_group import kill_group
+from ...contract.process_group import kill_group
 from ..trial_command import trial_argv
 from ..trial_env import run_environment, write_param_files
 from .processes import SWEEP_MARKER, TRIAL_MARKER, kill_pids, marked_pids
