@@ -38,6 +38,10 @@ class Readers(unittest.TestCase):
         _, issues = loaders.load_document(path, "big.json")
         self.assertEqual(issues[0].rule, "file.too_large")
 
+    def test_an_integer_too_long_to_convert_is_an_issue_not_an_exception(self):
+        document, issues = self._rules("long.json", '{"a": ' + "9" * 5000 + "}")
+        self.assertEqual((document, issues), (None, [("parse.json_number", "$")]))
+
     def test_invalid_utf8(self):
         self.assertEqual(self._rules("a.json", b'{"a": "\xff\xfe"}')[1], [("parse.encoding", "$")])
 

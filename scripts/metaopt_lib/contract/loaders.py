@@ -88,6 +88,9 @@ def parse_json(text, label):
                             "fix the syntax; a truncated file usually means an interrupted write")]
     except RecursionError:
         return None, [_too_deep(label)]
+    except ValueError as exc:  # an integer literal longer than Python converts (4300 digits)
+        return None, [Issue(label, (), "parse.json_number", f"a number cannot be read: {str(exc)[:120]}",
+                            "numbers of ordinary length", "write the number with fewer digits")]
     document, issues = _walked(doc, label, [])
     return _plain(document), issues
 
