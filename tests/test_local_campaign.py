@@ -15,6 +15,7 @@ import yaml
 
 import sim_host
 from local_sweep_support import TRAINING, optuna_and_wandb
+from metaopt_lib.contract import validation
 from metaopt_lib.control.clock import SystemClock
 from metaopt_lib.executor.local.processes import marked_pids
 
@@ -55,6 +56,17 @@ class LocalCampaignWithTheRealExecutor(unittest.TestCase):
             self.assertEqual((record["best_run"]["run_id"], record["best_run"]["metric_value"]),
                              (best["run_id"], best["val_loss"]))
         self.assertEqual(state["baseline"]["metric_value"], state["completed_iterations"][-1]["baseline_after"])
+        # Each sweep's trial table is the programs' own account of its trials.
+        for record in state["completed_iterations"]:
+            path = root / ".ml-metaopt" / "trials" / f"{record['sweep_identity']}.json"
+            table = validation.load_valid("trial-table", path)
+            own = {r["run_id"]: r for r in runs if r["run_id"].startswith(f"local-{record['sweep_identity']}-")}
+            self.assertEqual(sorted(row["run_id"] for row in table["trials"]), sorted(own))
+            for row in table["trials"]:
+                program = own[row["run_id"]]
+                self.assertEqual((row["state"], row["metric_value"], row["params"]["lr"], row["params"]["batch_size"]),
+                                 ("finished", program["val_loss"], program["lr"], program["batch_size"]))
+                self.assertGreater(row["duration_seconds"], 0)
         for identity in ("sim-campaign-iter-1", "sim-campaign-iter-2"):
             sweep_dir = root / ".ml-metaopt" / "sweeps" / identity
             self.assertEqual(marked_pids("METAOPT_SWEEP_DIR", str(sweep_dir)), [], f"{identity} left processes")

@@ -9,7 +9,7 @@ METAOPT_DIR_NAME = ".ml-metaopt"
 CAMPAIGN_FILE = "ml_metaopt_campaign.yaml"
 PREFLIGHT_FILE = ".ml-metaopt/preflight-readiness.json"
 
-TASK_AREA, DIRECTIVE_AREA, RESULT_AREA = "tasks", "directives", "results"
+TASK_AREA, DIRECTIVE_AREA, RESULT_AREA, TRIALS_AREA = "tasks", "directives", "results", "trials"
 RESULT_SCHEMAS = {
     "metaopt-ideation-worker": "references/schemas/ideation-result.schema.json",
     "metaopt-selection-worker": "references/schemas/selection-result.schema.json",
@@ -28,3 +28,8 @@ def directive_path(iteration, record_id):
 
 def result_path(iteration, record_id):
     return f".ml-metaopt/{RESULT_AREA}/iter-{iteration}/{record_id}.json"
+
+
+def trial_table_path(sweep_identity):
+    """Where poll_sweep keeps the sweep's trial table (references/schemas/trial-table.schema.json)."""
+    return f".ml-metaopt/{TRIALS_AREA}/{sweep_identity}.json"

@@ -14,12 +14,13 @@ from __future__ import annotations
 import datetime
 
 from ..outcome import ExecContext, ExecError, Outcome, campaign_spend_after, timestamp
+from ..trial_table import write_trial_table
 from . import record as cloud_record
 from .adapter import CloudAdapter, CloudError
 from .common import describe, exec_error, listings, one_line
 from .record import cluster_entry, down_requested, open_clusters, save, stop_requested
 from .runs import (RUNNING_RUN_STATES, STOP_REASON_FOR_STATE, best_run, is_idle, normalized_sweep_state, run_cluster,
-                   status_from_record, trial_counts, trial_seconds)
+                   status_from_record, trial_counts, trial_rows, trial_seconds)
 from .spend import reconcile
 
 ACTIVE = ("pending", "running", "paused")
@@ -124,6 +125,9 @@ def _over(budget: dict) -> bool:
 def _outcome(poll: _Poll, spend: dict, budget: dict) -> Outcome:
     killed_ids = {k["run_id"] for k in poll.record["killed_runs"]}
     trials = trial_counts(poll.runs or [], killed_ids)
+    if poll.runs is not None:
+        write_trial_table(poll.ctx.project_root, poll.payload["sweep_identity"], "skypilot",
+                          poll.record.get("space"), trial_rows(poll.runs, killed_ids), poll.now)
     if _over(budget):
         status, stop_reason = "budget_exceeded", "budget"
     else:

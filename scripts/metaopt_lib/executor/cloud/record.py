@@ -53,9 +53,14 @@ def new_record(payload: dict, prefix: str, now: datetime.datetime) -> dict:
     return {"schema_version": 1, "sweep_identity": payload["sweep_identity"],
             "wandb": {"entity": payload["wandb"]["entity"], "project": payload["wandb"]["project"]},
             "cluster_prefix": prefix, "max_hourly_cost_usd": payload["skypilot"]["max_hourly_cost_usd"],
-            "num_agents": payload["num_agents"], "run_cap": payload["sweep_config"]["run_cap"], "attempt": 1,
+            "num_agents": payload["num_agents"], "run_cap": payload["sweep_config"]["run_cap"],
+            "space": sweep_space(payload["sweep_config"]), "attempt": 1,
             "sweep": creating_sweep(now), "abandoned_sweep_ids": [], "clusters": [], "killed_runs": [],
             "spend_usd": 0, "updated_at": moment}
+
+
+def sweep_space(sweep_config: dict) -> dict:
+    return {"method": sweep_config["method"], "parameters": sweep_config["parameters"]}
 
 
 def creating_sweep(now: datetime.datetime) -> dict:

@@ -6,6 +6,7 @@ import datetime
 import math
 import statistics
 
+from ..trial_table import row
 from .adapter import RunInfo
 
 # W&B spells sweep states in upper case (RUNNING, FINISHED, ...); compared case-insensitively.
@@ -100,3 +101,20 @@ def run_cluster(run: RunInfo, cluster_names: set) -> str | None:
         if tag in cluster_names:
             return tag
     return None
+
+
+# W&B run states as trial-table states; a run the idle watchdog stopped is "killed" whatever W&B says.
+TABLE_STATES = {"finished": "finished", "running": "running", "pending": "running", "preempting": "running",
+                "crashed": "failed", "failed": "failed", "killed": "stopped", "preempted": "interrupted"}
+_EPOCH = datetime.datetime.min.replace(tzinfo=datetime.timezone.utc)
+
+
+def trial_rows(runs: list, killed_ids: set) -> list:
+    """The sweep's runs for the trial table, oldest first; the config without W&B's own keys."""
+    rows = []
+    for run in sorted(runs, key=lambda r: (r.created_at or _EPOCH, r.run_id)):
+        state = "killed" if run.run_id in killed_ids else TABLE_STATES.get(run.state.lower(), "failed")
+        params = {k: v for k, v in run.config.items() if not str(k).startswith("_")}
+        ended = run.heartbeat_at if state != "running" else None
+        rows.append(row(run.run_id, state, params, run.summary_metric, run.created_at, ended))
+    return rows

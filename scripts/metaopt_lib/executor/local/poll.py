@@ -8,7 +8,8 @@ from ..records import RecordError
 from .launch import start_runner
 from .processes import sweep_pids
 from .search_space import plan_search
-from .study import open_study, summarize, trial_seconds
+from ..trial_table import write_trial_table
+from .study import open_study, summarize, trial_rows, trial_seconds
 from .sweep import MAX_RUNNER_GENERATIONS, SweepFiles, read_spec, read_status, runner_alive
 
 STATUS_FOR_STOP = {"canceled": "canceled", "failed": "failed"}
@@ -72,6 +73,9 @@ def poll_details(directive, ctx, files: SweepFiles, stop_everything) -> Outcome:
     plan = plan_search(spec["sweep_config"], str(files.spec), ("sweep_config",))
     study = open_study(files, spec, plan)
     summary = summarize(study, plan.direction)
+    config = spec["sweep_config"]
+    write_trial_table(files.project_root, payload["sweep_identity"], "local",
+                      {"method": config["method"], "parameters": config["parameters"]}, trial_rows(study), now)
     sources = _spend_sources(spec, status, status_ok, files, now)
     sweep_usd = max(s["usd"] for s in sources if s["ok"])
     budget = campaign_spend_after(payload["budget"], payload["recorded_sweep_spend_usd"], sweep_usd)

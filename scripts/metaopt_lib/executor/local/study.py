@@ -7,6 +7,7 @@ import math
 import statistics
 
 from ..dependencies import require_optuna
+from ..trial_table import row
 from .sweep import SweepFiles
 
 # What happened to a trial, kept in its "outcome" user attribute: finished, pruned (hyperband),
@@ -94,3 +95,27 @@ def ran_parameter_sets(study, with_interrupted=True) -> set:
 
 def parameter_key(params: dict) -> str:
     return json.dumps(params, sort_keys=True, default=str)
+
+
+# The trial table's state for each outcome (a trial without one is running, or interrupted if failed).
+TABLE_STATES = {"finished": "finished", "pruned": "pruned", "no_metric": "no_metric", "failed": "failed",
+                "killed": "killed", "stopped": "stopped", "interrupted": "interrupted"}
+
+
+def trial_rows(study) -> list:
+    """The sweep's trials for the trial table, in the order they started; never-run ones left out."""
+    rows = []
+    for trial in study.get_trials(deepcopy=False):
+        outcome = trial.user_attrs.get("outcome")
+        if trial.state.name == "RUNNING":
+            state = "running"
+        elif interrupted(trial):
+            state = "interrupted"
+        else:
+            state = TABLE_STATES.get(outcome)
+        if state is None:
+            continue  # waiting, or a duplicate the sweep never started
+        value = trial.value if trial.state.name == "COMPLETE" else trial.user_attrs.get("last_metric")
+        rows.append(row(trial.user_attrs.get("run_id", f"trial-{trial.number}"), state,
+                        trial.user_attrs.get("config", {}), value, trial.datetime_start, trial.datetime_complete))
+    return rows
