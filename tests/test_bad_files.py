@@ -5,8 +5,8 @@ import unittest
 import support  # noqa: F401
 import sim_host
 
-from bad_input import (EXECUTOR_GATES, IDEATION_GATE, WORKER_LANES, DriverCase, fresh_copy, position, read_state,
-                       tree, work_dir, write_bytes)
+from bad_input import (EXECUTOR_GATES, IDEATION_GATE, WORKER_LANES, DriverCase, dumps, fresh_copy, position,
+                       read_state, tree, work_dir, write_bytes)
 from metaopt_lib.contract import validation
 from metaopt_lib.control import driver
 from test_bad_campaign import campaign_cases
@@ -46,6 +46,28 @@ class FilesOnDisk(DriverCase):
             code, document, _ = self.drive(root, command)
             if command == "step":
                 self.assertEqual(validation.validate_document("step-output", document, "step output"), [])
+
+    def test_a_corrupt_trial_table_is_named_and_changes_nothing(self):
+        valid = {"schema_version": 1, "sweep_identity": "sim-campaign-iter-1", "backend": "local", "space": None,
+                 "updated_at": "2026-11-22T08:00:00Z", "trials": []}
+        cases = {"truncated": b'{"schema_version": 1, "sweep_ident',
+                 "another sweep": dumps(dict(valid, sweep_identity="sim-campaign-iter-2")),
+                 "a bad row": dumps(dict(valid, trials=[{"run_id": "t0", "state": "exploded", "params": {},
+                                                          "metric_value": None}]))}
+        for name, data in cases.items():
+            with self.subTest(name):
+                root = fresh_copy((2, "IDEATE", "plan_ideation"))
+                table = root / ".ml-metaopt" / "trials" / "sim-campaign-iter-1.json"
+                write_bytes(table, data)
+                before = tree(root)
+                code, document, _ = self.drive(root)
+                self.assertEqual(validation.validate_document("step-output", document, "step output"), [])
+                self.assertEqual((code, document["error"]["code"]), (1, "input-invalid"))
+                self.assertIn(".ml-metaopt/trials/sim-campaign-iter-1.json", document["error"]["message"])
+                self.assertEqual(tree(root), before)
+                table.unlink()  # the fix the error names: the workers then get that sweep's best run only
+                code, document, _ = self.drive(root)
+                self.assert_progress(code, document)
 
     def test_corrupt_preflight_blocks_config_before_anything_runs(self):
         root = work_dir() / "corrupt-preflight"

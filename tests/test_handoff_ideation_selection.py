@@ -24,6 +24,14 @@ LATE = "2026-11-22T12:00:00Z"       # past it
 IDEATION, SELECTION = "metaopt-ideation-worker", "metaopt-selection-worker"
 
 
+def best_runs_history(state) -> dict:
+    """Without trial tables, a task's history is each iteration's best run."""
+    rows = [{"iteration": r["iteration"], "run_id": r["best_run"]["run_id"], "state": "finished",
+             "params": r["best_run"]["config"], "metric_value": r["best_run"]["metric_value"]}
+            for r in state["completed_iterations"] if r["best_run"]]
+    return {"trials": rows, "trials_seen": len(rows), "latest_space": None}
+
+
 def load_json(*parts) -> dict:
     return json.loads(support.FIXTURES.joinpath(*parts).read_text(encoding="utf-8"))
 
@@ -138,7 +146,8 @@ class PlanIdeationTest(HandoffCase):
         self.assertEqual(envelope["state_patch"], [], "an unchanged pool is not rewritten")
         self.assertEqual([w["task"]["worker"] for w in envelope["worker_launches"]], [IDEATION, IDEATION])
         expected = {"proposals_requested": 2, "baseline": state["baseline"], "learnings": state["learnings"],
-                    "learnings_summary": None, "run_cap": 20,
+                    "learnings_summary": None, "run_cap": 20, "search_space": None,
+                    "history": best_runs_history(state),
                     "pool": [{k: state["proposal_pool"][0][k] for k in ("proposal_id", "rationale", "sweep_config")}]}
         contexts = context_of(envelope)
         self.assertEqual([{k: v for k, v in c.items() if k != "assignment"} for c in contexts], [expected, expected])
@@ -164,7 +173,7 @@ class PlanIdeationTest(HandoffCase):
         state, campaign = waiting_state(), fixture_campaign()
         tasks = {}
         for slot, record in enumerate(state["pending"]):
-            context = background_control.ideation_context(state, campaign, state["proposal_pool"], slot)
+            context = background_control.ideation_context(state, campaign, Inputs(now=NOW), state["proposal_pool"], slot)
             tasks[record["id"]] = {"task_id": record["id"], "context": context}
         invalid = ResultInput(exists=True, document={"task_id": "ideation-2-2"}, issues=(
             Issue("ideation-2-2.json", ("proposals", 0, "sweep_config", "metric", "name"), "worker.metric_mismatch",
@@ -426,7 +435,8 @@ class PlanSelectionTest(HandoffCase):
         self.assert_move(envelope, "advance", "SELECT_AND_DESIGN_SWEEP", "finalize_selection")
         digests = [{k: p[k] for k in ("proposal_id", "rationale", "sweep_config")} for p in state["proposal_pool"]]
         self.assertEqual(context_of(envelope), [{"proposals": digests, "baseline": state["baseline"],
-                                                 "learnings": state["learnings"], "run_cap": 20}])
+                                                 "learnings": state["learnings"], "run_cap": 20,
+                                                 "history": best_runs_history(state)}])
         after = self.apply(state, envelope)
         self.assertEqual([(p["name"], p["attempt"]) for p in after["pending"]], [(SELECTION, 1)])
 
@@ -509,7 +519,7 @@ class FinalizeSelectionTest(HandoffCase):
                 self.assert_move(envelope, "advance", "SELECT_AND_DESIGN_SWEEP", "finalize_selection")
                 self.assertEqual(envelope["resolved_pending"], [{"id": "selection-2-1", "disposition": disposition}])
                 [context] = context_of(envelope)
-                self.assertEqual(context, select_and_design.selection_context(state, campaign))
+                self.assertEqual(context, select_and_design.selection_context(state, campaign, Inputs(now=NOW)))
                 self.assertEqual(envelope["worker_launches"][0]["task"]["attempt"], 2)
                 self.assertEqual(envelope["worker_launches"][0]["task"]["previous_errors"][0]["rule"], rule)
                 self.assertIn(problem, envelope["summary"])

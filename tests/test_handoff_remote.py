@@ -677,7 +677,11 @@ class Analyze(HandoffCase):
             "sweep_identity": IDENTITY, "sweep_url": None, "sweep_config": state["selected_sweep"]["sweep_config"],
             "best_run": state["current_sweep"]["best_run"],
             "trials": {"finished": 18, "failed": 1, "killed": 1, "interrupted": 0}, "runner_restarts": 0,
-            "baseline": state["baseline"], "learnings": state["learnings"][-2:]})
+            "baseline": state["baseline"], "learnings": state["learnings"][-2:],
+            # no trial table: the sweep's history is its best run
+            "history": {"trials": [{"iteration": 2, "run_id": "trial-0014", "state": "finished",
+                                    "params": state["current_sweep"]["best_run"]["config"], "metric_value": 0.574}],
+                        "trials_seen": 1, "latest_space": None}})
         self.assertMoved(envelope, new, "ANALYZE", "finalize_analysis")
 
     def test_plan_with_no_learnings_in_context(self):

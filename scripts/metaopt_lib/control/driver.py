@@ -6,9 +6,9 @@ import datetime
 from ..contract import machine, validation
 from ..contract.campaign import apply_defaults, identity_hash, runtime_config_hash
 from ..contract.clock import format_time
-from ..contract.issues import ContractError
+from ..contract.issues import ContractError, Issue
 from ..contract.locks import Busy
-from ..contract.paths import CAMPAIGN_FILE, PREFLIGHT_FILE
+from ..contract.paths import CAMPAIGN_FILE, PREFLIGHT_FILE, trial_table_path
 from ..handoffs import HANDOFFS
 from ..handoffs.common import Inputs, ResultInput
 from . import actions, engine, mechanical
@@ -66,7 +66,30 @@ def gather_inputs(cdir, state, campaign_issues, now) -> Inputs:
                 results[record["id"]] = _result_input(cdir, RESULT_KIND[record["name"]], path, context)
         elif record["name"] in machine.EXECUTOR_DIRECTIVES and path.exists():
             results[record["id"]] = _result_input(cdir, "executor-result", path, validation.Context())
-    return Inputs(now=now, campaign_issues=campaign_issues, preflight=preflight, results=results, tasks=tasks)
+    return Inputs(now=now, campaign_issues=campaign_issues, preflight=preflight, results=results, tasks=tasks,
+                  trial_table=trial_table_reader(cdir))
+
+
+def trial_table_reader(cdir):
+    """identity -> the sweep's valid trial table, or None when it has none; read once per step and only
+    when a worker task needs its history. An invalid table raises ContractError (the step refuses)."""
+    tables = {}
+
+    def read(identity):
+        if identity not in tables:
+            path = cdir.path(trial_table_path(identity))
+            document = None
+            if path.exists():
+                label = cdir.rel(path)
+                document = validation.load_valid("trial-table", path, label=label)
+                if document["sweep_identity"] != identity:
+                    raise ContractError([Issue(label, ("sweep_identity",), "trial_table.wrong_sweep",
+                                               f"the table is of {document['sweep_identity']}", f"'{identity}'",
+                                               "remove the file: the next poll of that sweep writes it again")])
+            tables[identity] = document
+        return tables[identity]
+
+    return read
 
 
 def _result_input(cdir, kind, path, context):

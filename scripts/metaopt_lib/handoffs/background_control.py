@@ -13,6 +13,7 @@ from ..contract import machine
 from ..contract.state_views import effective_baseline, pending_of
 from ..contract.sweep_space import space_hash
 from .common import run_phase
+from .history import trial_history
 from .worker_gate import gate_worker_results
 
 IDEATION_WORKER = "metaopt-ideation-worker"
@@ -69,14 +70,16 @@ def normalized_pool(state, policy, extra=()) -> list:
     return pool[max(0, len(pool) - policy["max_pool_size"]):]
 
 
-def ideation_context(state, campaign, pool, slot=0) -> dict:
+def ideation_context(state, campaign, inputs, pool, slot=0) -> dict:
     """The task context of the `slot`-th ideation worker of this iteration (an assignment of its own
     when there are several)."""
     policy = campaign["proposal_policy"]
     limit = policy["max_learnings_in_context"]
     context = {"proposals_requested": policy["proposals_per_worker"], "baseline": effective_baseline(state),
                "learnings": recent_learnings(state, limit), "learnings_summary": learnings_summary(state, limit),
-               "pool": pool_digests(pool, policy["max_pool_size"]), "run_cap": campaign["compute"]["run_cap"]}
+               "pool": pool_digests(pool, policy["max_pool_size"]), "run_cap": campaign["compute"]["run_cap"],
+               "search_space": campaign.get("search_space"),
+               "history": trial_history(state, inputs, campaign["objective"]["direction"])}
     if policy["ideation_workers"] > 1:
         name, text = ASSIGNMENTS[slot % len(ASSIGNMENTS)]
         context["assignment"] = {"name": name, "text": text}
@@ -94,7 +97,7 @@ def plan_ideation(state, campaign, inputs, builder) -> dict:
         return builder.advance("SELECT_AND_DESIGN_SWEEP", "plan_selection",
                                f"The carried-over pool is full ({len(pool)} proposals); selecting without ideation.")
     for slot in range(policy["ideation_workers"]):
-        builder.worker(IDEATION_WORKER, campaign, ideation_context(state, campaign, pool, slot))
+        builder.worker(IDEATION_WORKER, campaign, ideation_context(state, campaign, inputs, pool, slot))
     return builder.advance("WAIT_FOR_PROPOSALS", "gate_ideation",
                            f"Dispatched {policy['ideation_workers']} ideation worker(s) for iteration "
                            f"{state['iteration']} ({len(pool)} proposal(s) carried over).")
@@ -108,7 +111,7 @@ def gate_ideation(state, campaign, inputs, builder) -> dict:
         return plan_ideation(state, campaign, inputs, builder)
     slots = {record["id"]: slot for slot, record in enumerate(pending_of(state, IDEATION_WORKER))}
     gate = gate_worker_results(state, campaign, inputs, builder, IDEATION_WORKER,
-                               lambda record: ideation_context(state, campaign, current, slots[record["id"]]))
+                               lambda record: ideation_context(state, campaign, inputs, current, slots[record["id"]]))
     pool = normalized_pool(state, policy, new_proposals(gate.accepted))
     if pool != state["proposal_pool"]:
         builder.set("/proposal_pool", pool)

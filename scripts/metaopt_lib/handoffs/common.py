@@ -9,6 +9,7 @@ driver call the same function in-process.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Callable
 
 from ..contract import campaign as campaign_lib
 from ..contract import machine
@@ -44,6 +45,8 @@ class Inputs:
     preflight: ResultInput = field(default_factory=ResultInput)
     results: dict = field(default_factory=dict)  # pending id -> ResultInput
     tasks: dict = field(default_factory=dict)    # pending worker task id -> its valid task document
+    # sweep identity -> its valid trial table or None (read only when a worker task needs history)
+    trial_table: Callable = field(default=lambda identity: None)
 
     def result(self, pending_id) -> ResultInput:
         return self.results.get(pending_id, ResultInput())

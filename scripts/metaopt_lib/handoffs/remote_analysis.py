@@ -4,32 +4,34 @@ in code; the worker's "improved" is kept only as its advisory claim."""
 from __future__ import annotations
 
 from ..contract.state_views import effective_baseline, improves, pending_of
+from .history import trial_history
 from .worker_gate import gate_worker_results
 
 ANALYSIS_WORKER = "metaopt-analysis-worker"
 
 
-def analysis_context(state, campaign) -> dict:
+def analysis_context(state, campaign, inputs) -> dict:
     sweep = state["current_sweep"]
     keep = campaign["proposal_policy"]["max_learnings_in_context"]
     return {"sweep_identity": sweep["sweep_identity"], "sweep_url": sweep["sweep_url"],
             "sweep_config": state["selected_sweep"]["sweep_config"], "best_run": sweep["best_run"],
             "trials": {key: sweep["trials"].get(key, 0) for key in ("finished", "failed", "killed", "interrupted")},
             "runner_restarts": sweep.get("runner_restarts", 0), "baseline": effective_baseline(state),
-            "learnings": state["learnings"][-keep:] if keep else []}
+            "learnings": state["learnings"][-keep:] if keep else [],
+            "history": trial_history(state, inputs, campaign["objective"]["direction"], only_current=True)}
 
 
 def plan_analysis(state, campaign, inputs, builder):
     for record in pending_of(state, ANALYSIS_WORKER):
         builder.resolve(record["id"], "superseded")
-    builder.worker(ANALYSIS_WORKER, campaign, analysis_context(state, campaign))
+    builder.worker(ANALYSIS_WORKER, campaign, analysis_context(state, campaign, inputs))
     return builder.advance("ANALYZE", "finalize_analysis",
                            f"Analyze {state['current_sweep']['sweep_identity']} against the baseline.")
 
 
 def finalize_analysis(state, campaign, inputs, builder):
     gate = gate_worker_results(state, campaign, inputs, builder, ANALYSIS_WORKER,
-                               lambda _record: analysis_context(state, campaign))
+                               lambda _record: analysis_context(state, campaign, inputs))
     if gate.accepted:
         return _record_analysis(state, campaign, builder, gate.accepted[-1][1])
     if builder.launches:

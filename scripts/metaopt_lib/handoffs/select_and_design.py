@@ -13,18 +13,20 @@ from ..contract.state_views import effective_baseline
 from .background_control import pool_digests, recent_learnings
 from .local_sanity import unread_errors
 from .common import run_phase
+from .history import trial_history
 from .worker_gate import error, gate_worker_results
 
 SELECTION_WORKER = "metaopt-selection-worker"
 WORKER_HELP = "Check the selection worker and its results under .ml-metaopt/results/, then run metaopt.py resume."
 
 
-def selection_context(state, campaign) -> dict:
+def selection_context(state, campaign, inputs) -> dict:
     policy = campaign["proposal_policy"]
     return {"proposals": pool_digests(state["proposal_pool"], policy["max_pool_size"]),
             "baseline": effective_baseline(state),
             "learnings": recent_learnings(state, policy["max_learnings_in_context"]),
-            "run_cap": campaign["compute"]["run_cap"]}
+            "run_cap": campaign["compute"]["run_cap"],
+            "history": trial_history(state, inputs, campaign["objective"]["direction"])}
 
 
 def plan_selection(state, campaign, inputs, builder) -> dict:
@@ -35,11 +37,11 @@ def plan_selection(state, campaign, inputs, builder) -> dict:
     sanity = state.get("sanity")
     if sanity and sanity["iteration"] == state["iteration"]:
         # The smoke test found swept parameters the program never reads: ask again, saying which.
-        builder.worker(SELECTION_WORKER, campaign, selection_context(state, campaign),
+        builder.worker(SELECTION_WORKER, campaign, selection_context(state, campaign, inputs),
                        attempt=sanity["rejections"] + 1,
                        previous_errors=unread_errors(sanity, campaign["project"]["program"]))
     else:
-        builder.worker(SELECTION_WORKER, campaign, selection_context(state, campaign))
+        builder.worker(SELECTION_WORKER, campaign, selection_context(state, campaign, inputs))
     return builder.advance("SELECT_AND_DESIGN_SWEEP", "finalize_selection",
                            f"Dispatched the selection worker over {len(state['proposal_pool'])} proposal(s).")
 
@@ -49,7 +51,7 @@ def finalize_selection(state, campaign, inputs, builder) -> dict:
         return builder.advance("SELECT_AND_DESIGN_SWEEP", "plan_selection",
                                "No selection task is pending; dispatching one again.")
     gate = gate_worker_results(state, campaign, inputs, builder, SELECTION_WORKER,
-                               lambda _record: selection_context(state, campaign))
+                               lambda _record: selection_context(state, campaign, inputs))
     for record, document in gate.accepted:
         selected, errors = selected_sweep(state, campaign, document)
         if selected is not None:
@@ -59,7 +61,7 @@ def finalize_selection(state, campaign, inputs, builder) -> dict:
                                    f"({selected['sweep_config']['method']}, run cap "
                                    f"{selected['sweep_config']['run_cap']}).")
         # Valid against its task, but not against the current pool or campaign: a rejected result.
-        reject_and_retry(state, campaign, builder, gate, record, errors, inputs.tasks.get(record["id"]))
+        reject_and_retry(state, campaign, inputs, builder, gate, record, errors)
     if builder.launches:
         return builder.advance("SELECT_AND_DESIGN_SWEEP", "finalize_selection",
                                f"Selection retried: {gate.problems[0]}")
@@ -74,14 +76,15 @@ def finalize_selection(state, campaign, inputs, builder) -> dict:
                            resume_state="SELECT_AND_DESIGN_SWEEP", resume_phase="plan_selection")
 
 
-def reject_and_retry(state, campaign, builder, gate, record, errors, task=None):
+def reject_and_retry(state, campaign, inputs, builder, gate, record, errors):
     """Reject a consumed selection result after all (`errors`: previous_errors items) and retry it."""
     for item in builder.resolved:
         if item["id"] == record["id"]:
             item["disposition"] = "rejected"
     gate.problems.append(f"{record['id']} ({errors[0]['rule']} at {errors[0]['path']}): {errors[0]['message']}")
     if record["attempt"] < campaign["proposal_policy"]["max_worker_attempts"]:
-        context = task["context"] if task else selection_context(state, campaign)
+        task = inputs.tasks.get(record["id"])
+        context = task["context"] if task else selection_context(state, campaign, inputs)
         builder.worker(SELECTION_WORKER, campaign, context, attempt=record["attempt"] + 1, previous_errors=errors)
     else:
         gate.exhausted.append(record)

@@ -1,0 +1,97 @@
+"""Trial tables and the history worker tasks carry: the cloud backend's rows from W&B's runs, and the
+bounded history drawn from the tables (recent sweeps whole, older iterations by their best run)."""
+from __future__ import annotations
+
+import datetime
+import unittest
+
+import support  # noqa: F401
+from metaopt_lib.contract import validation
+from metaopt_lib.executor.cloud.adapter import RunInfo
+from metaopt_lib.executor.cloud.runs import trial_rows
+from metaopt_lib.handoffs.common import Inputs
+from metaopt_lib.handoffs.history import BEST_ROWS, MAX_ROWS, RECENT_SWEEPS, trial_history
+
+T0 = datetime.datetime(2026, 11, 22, 8, 0, tzinfo=datetime.timezone.utc)
+
+
+def run(run_id, state, metric, minutes=0, config=None):
+    return RunInfo(run_id=run_id, name=None, state=state, url=None, config=config or {"lr": 0.1, "_wandb": {}},
+                   summary_metric=metric, heartbeat_at=T0 + datetime.timedelta(minutes=minutes + 5),
+                   last_logged_at=None, created_at=T0 + datetime.timedelta(minutes=minutes))
+
+
+class CloudRows(unittest.TestCase):
+    def test_w_and_b_runs_become_rows_in_the_order_they_started(self):
+        rows = trial_rows([run("b", "crashed", None, 2), run("a", "finished", 0.5, 0), run("c", "running", 0.7, 3),
+                           run("d", "finished", 0.9, 4), run("e", "preempted", None, 5)], killed_ids={"d"})
+        self.assertEqual([(r["run_id"], r["state"]) for r in rows],
+                         [("a", "finished"), ("b", "failed"), ("c", "running"), ("d", "killed"), ("e", "interrupted")])
+        self.assertEqual(rows[0]["params"], {"lr": 0.1}, "W&B's own config keys are left out")
+        self.assertEqual((rows[0]["duration_seconds"], rows[2]["duration_seconds"]), (300.0, None))
+        table = {"schema_version": 1, "sweep_identity": "c-iter-1", "backend": "skypilot", "space": None,
+                 "updated_at": "2026-11-22T09:00:00Z", "trials": rows}
+        self.assertEqual(validation.validate_document("trial-table", table, "table"), [])
+
+
+def row(number, value, state="finished"):
+    return {"run_id": f"t{number}", "state": state, "params": {"lr": number}, "metric_value": value,
+            "started_at": None, "duration_seconds": None}
+
+
+def state_with(iterations, current=None):
+    completed = [{"iteration": i, "sweep_identity": f"c-iter-{i}",
+                  "best_run": {"run_id": f"best-{i}", "metric_value": float(i), "config": {"lr": i}}}
+                 for i in range(1, iterations + 1)]
+    return {"completed_iterations": completed, "current_sweep": current}
+
+
+def inputs(tables):
+    return Inputs(now="2026-11-22T09:00:00Z", trial_table=lambda identity: tables.get(identity))
+
+
+def table(identity, rows, space=None):
+    return {"sweep_identity": identity, "space": space, "trials": rows}
+
+
+class History(unittest.TestCase):
+    def test_recent_sweeps_whole_older_iterations_by_their_best_run(self):
+        iterations = RECENT_SWEEPS + 2
+        tables = {f"c-iter-{i}": table(f"c-iter-{i}", [row(i * 10, 0.1 * i)]) for i in range(1, iterations + 1)}
+        history = trial_history(state_with(iterations), inputs(tables), "maximize")
+        self.assertEqual([r["run_id"] for r in history["trials"]],
+                         ["best-1", "best-2"] + [f"t{i * 10}" for i in range(3, iterations + 1)])
+        self.assertEqual([r["iteration"] for r in history["trials"]], list(range(1, iterations + 1)))
+
+    def test_a_recent_sweep_without_a_table_gives_its_best_run(self):
+        history = trial_history(state_with(2), inputs({"c-iter-2": table("c-iter-2", [row(7, 0.3)])}), "minimize")
+        self.assertEqual([r["run_id"] for r in history["trials"]], ["best-1", "t7"])
+
+    def test_the_latest_space_is_the_most_recent_tables(self):
+        space = {"method": "bayes", "parameters": {"lr": {"min": 0.0, "max": 1.0}}}
+        tables = {"c-iter-1": table("c-iter-1", [], {"method": "random", "parameters": {"lr": {"value": 1}}}),
+                  "c-iter-2": table("c-iter-2", [], space)}
+        history = trial_history(state_with(2), inputs(tables), "minimize")
+        self.assertEqual(history["latest_space"], {"iteration": 2, **space})
+
+    def test_a_long_history_keeps_the_best_and_the_latest_in_order(self):
+        rows = [row(i, float(i)) for i in range(MAX_ROWS * 2)]
+        rows[5]["metric_value"] = 10_000.0  # an early trial among the best
+        history = trial_history(state_with(1), inputs({"c-iter-1": table("c-iter-1", rows)}), "maximize")
+        kept = [r["run_id"] for r in history["trials"]]
+        self.assertEqual((len(kept), history["trials_seen"]), (MAX_ROWS, MAX_ROWS * 2))
+        self.assertIn("t5", kept)
+        self.assertEqual(kept, sorted(kept, key=lambda name: int(name[1:])), "rows keep their order")
+        best = sorted((r for r in rows), key=lambda r: -r["metric_value"])[:BEST_ROWS]
+        self.assertTrue({r["run_id"] for r in best} <= set(kept))
+        self.assertEqual(kept[-1], f"t{MAX_ROWS * 2 - 1}", "the latest trial is kept")
+
+    def test_the_analysis_sees_only_the_current_sweep(self):
+        current = {"iteration": 3, "sweep_identity": "c-iter-3", "best_run": None}
+        tables = {"c-iter-2": table("c-iter-2", [row(1, 0.1)]), "c-iter-3": table("c-iter-3", [row(2, 0.2)])}
+        history = trial_history(state_with(2, current), inputs(tables), "maximize", only_current=True)
+        self.assertEqual([(r["run_id"], r["iteration"]) for r in history["trials"]], [("t2", 3)])
+
+
+if __name__ == "__main__":
+    unittest.main()
