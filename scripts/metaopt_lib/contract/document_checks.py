@@ -6,7 +6,7 @@ import json
 from .check_util import USD_TOLERANCE as _USD_TOLERANCE, is_number as _num, iteration_path_issue
 from .issues import Issue
 from .paths import SKILL_ROOT
-from .sweep_checks import check_sweep_config
+from .sweep_checks import check_parameter_map, check_sweep_config
 
 # Keys through which an LLM worker might try to change the user's code (no-code-patch policy).
 CODE_PATCH_KEYS = frozenset({"patch", "patches", "diff", "diffs", "code_patch", "code_changes", "file_edits",
@@ -28,6 +28,8 @@ def check_campaign(doc, label, ctx):
                                  f"target {target} is already met by the baseline {base} ({direction})",
                                  "a target better than objective.baseline",
                                  "raise (maximize) or lower (minimize) the target, or drop it"))
+    if isinstance(doc, dict):
+        out += check_parameter_map(doc.get("search_space"), ("search_space",), label)
     return out
 
 

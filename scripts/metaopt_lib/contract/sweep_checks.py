@@ -18,17 +18,19 @@ def _is_int(value):
     return isinstance(value, int) and not isinstance(value, bool)
 
 
+def check_parameter_map(params, parts, label, method=None) -> list:
+    """The semantic issues of a `parameters` block found at parts (a sweep's, or a campaign's search_space)."""
+    if not isinstance(params, dict):
+        return []
+    return [issue for name, spec, spec_parts in _leaves(params, parts)
+            for issue in _check_parameter(name, spec, spec_parts, label, method)]
 
 
 def check_sweep_config(config, parts, label, objective=None) -> list:
     """All semantic issues of one sweep config found at parts; objective adds metric/goal checks."""
     if not isinstance(config, dict):
         return []
-    issues = []
-    params = config.get("parameters")
-    if isinstance(params, dict):
-        for name, spec, spec_parts in _leaves(params, parts + ("parameters",)):
-            issues.extend(_check_parameter(name, spec, spec_parts, label, config.get("method")))
+    issues = check_parameter_map(config.get("parameters"), parts + ("parameters",), label, config.get("method"))
     metric = config.get("metric")
     if "early_terminate" in config and not isinstance(metric, dict):
         issues.append(Issue(label, parts + ("metric",), "sweep.hyperband_needs_metric",
