@@ -5,6 +5,7 @@ import re
 
 from .docgen import BLOCKS
 from ..contract.paths import REFERENCES_DIR, SKILL_ROOT
+from ..contract.strict_schemas import write_strict_schemas
 
 BEGIN = "<!-- BEGIN GENERATED: {name} -->"
 END = "<!-- END GENERATED -->"
@@ -52,4 +53,5 @@ def sync(write: bool) -> dict:
             if write:
                 path.write_text(new_text, encoding="utf-8")
     report["missing_blocks"] = sorted(set(BLOCKS) - used)
+    report["stale"] += write_strict_schemas(write)
     return report
