@@ -7,6 +7,14 @@ Usage:
   python3 scripts/metaopt.py resume --project-root DIR [--json] [--max-wait SECONDS] [--no-executor] [--now TIME]
   python3 scripts/metaopt.py status --project-root DIR [--json]
   python3 scripts/metaopt.py reset  --project-root DIR [--json]
+  python3 scripts/metaopt.py run    --project-root DIR [--workers heuristic|codex|claude|copilot] [--max-parallel N]
+                                    [--worker-timeout SECONDS] [--resume] [--json]
+
+run     runs the whole campaign: steps (the executor inside), hands every worker task to the built-in
+        heuristic workers or to a worker CLI (Codex, Claude Code, Copilot CLI), and stops when the
+        campaign does. Progress goes to stderr; --json prints one document at the end
+        (references/schemas/run-output.schema.json). Interrupted (Ctrl-C, SIGTERM, a kill), the same
+        command continues; --resume first continues a stopped campaign, as resume does.
 
 step    chains engine steps: runs the governing control agents, applies their envelopes atomically,
         carries out mechanical directives, runs the executor (smoke test, launch, poll, teardown) as
@@ -28,30 +36,35 @@ sleeps nor runs the executor.
 With --json, stdout is one compact JSON document (references/schemas/step-output.schema.json for
 step and resume); without it, a short text for people. Exit codes: 0 ok, 1 the step could not run
 (invalid campaign or state, nothing changed; an error report is printed), 2 usage, 3 busy (another
-process holds the campaign's lock; nothing changed).
+process holds the campaign's lock; nothing changed). run also exits 4 when the campaign stopped
+without completing (FAILED or BLOCKED_*: the output says why and what to do) and 130 when interrupted.
 """
 from __future__ import annotations
 
 import argparse
 import json
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from metaopt_lib.contract.clock import format_time, parse_time  # noqa: E402
-from metaopt_lib.contract.conventions import EXIT_BUSY, EXIT_INVALID, EXIT_OK  # noqa: E402
+from metaopt_lib.contract.conventions import (EXIT_BUSY, EXIT_INTERRUPTED, EXIT_INVALID, EXIT_OK,  # noqa: E402
+                                              EXIT_STOPPED)
 from metaopt_lib.control import driver, loop, reset  # noqa: E402
+from metaopt_lib.control import run as run_lib  # noqa: E402
 from metaopt_lib.control.text_views import render  # noqa: E402
+from metaopt_lib.dispatch import DISPATCHERS  # noqa: E402
 
-COMMANDS = ("reset", "resume", "status", "step")
+COMMANDS = ("reset", "resume", "run", "status", "step")
 
 
 def build_parser():
     parser = argparse.ArgumentParser(prog="metaopt.py", description="Drive a campaign: each step does the "
                                      "mechanical work and prints the one action for the host. "
                                      "Exit 0 ok, 1 could not run (nothing changed), 2 usage, 3 busy.")
-    parser.add_argument("command", choices=COMMANDS, help="step, resume, status or reset")
+    parser.add_argument("command", choices=COMMANDS, help="step, resume, status, reset or run")
     parser.add_argument("--project-root", required=True, help="the training project (holds ml_metaopt_campaign.yaml)")
     parser.add_argument("--json", action="store_true", help="print one JSON document")
     parser.add_argument("--max-wait", type=_seconds, metavar="SECONDS", default=loop.DEFAULT_MAX_WAIT_SECONDS,
@@ -61,6 +74,14 @@ def build_parser():
                         "run instead of running them")
     parser.add_argument("--now", metavar="TIME", help="evaluate time rules at this UTC time (RFC 3339) instead "
                         "of the clock, without sleeping or running the executor: for replays and tests")
+    group = parser.add_argument_group("run")
+    group.add_argument("--workers", choices=DISPATCHERS, default="heuristic",
+                       help="who answers worker tasks: the built-in heuristic workers (default) or a worker CLI")
+    group.add_argument("--max-parallel", type=_count, default=run_lib.DEFAULT_MAX_PARALLEL, metavar="N",
+                       help=f"worker tasks run at once (default {run_lib.DEFAULT_MAX_PARALLEL})")
+    group.add_argument("--worker-timeout", type=_positive_seconds, metavar="SECONDS",
+                       help="stop a worker CLI after this long (default: the campaign's worker_timeout_minutes)")
+    group.add_argument("--resume", action="store_true", help="first continue a stopped campaign (as resume does)")
     return parser
 
 
@@ -71,6 +92,22 @@ def _seconds(text):
         value = -1.0
     if not 0 <= value <= loop.MAX_WAIT_LIMIT_SECONDS:
         raise argparse.ArgumentTypeError(f"not a number of seconds from 0 to {loop.MAX_WAIT_LIMIT_SECONDS}: {text}")
+    return value
+
+
+def _count(text):
+    if not text.isdigit() or not 1 <= int(text) <= 64:
+        raise argparse.ArgumentTypeError(f"not a whole number from 1 to 64: {text}")
+    return int(text)
+
+
+def _positive_seconds(text):
+    try:
+        value = float(text)
+    except ValueError:
+        value = 0.0
+    if not 0 < value <= 86400:
+        raise argparse.ArgumentTypeError(f"not a number of seconds above 0 and at most 86400: {text}")
     return value
 
 
@@ -96,10 +133,28 @@ def options_from(opts, clock=None, executor=None) -> loop.StepOptions:
     return loop.StepOptions(run_executor=not opts.no_executor, **changes)
 
 
-def main(argv=None, out=None, clock=None, executor=None) -> int:
+def run_options(opts, clock=None, executor=None, progress=None) -> run_lib.RunOptions:
+    step = options_from(opts, clock, executor)
+    changes = {} if progress is None else {"progress": progress}
+    return run_lib.RunOptions(workers=opts.workers, max_parallel=opts.max_parallel, worker_timeout=opts.worker_timeout,
+                              resume=opts.resume, step=replace(step, max_wait=min(opts.max_wait,
+                                                                                  run_lib.RUN_STEP_SECONDS)),
+                              **changes)
+
+
+def main(argv=None, out=None, clock=None, executor=None, progress=None) -> int:
     out = out or sys.stdout
-    opts = build_parser().parse_args(argv)
+    parser = build_parser()
+    opts = parser.parse_args(argv)
+    if opts.command == "run" and (opts.no_executor or opts.now):
+        parser.error("run carries out the executor itself: --no-executor and --now are for step and resume")
     try:
+        if opts.command == "run":
+            document = run_lib.run(opts.project_root, run_options(opts, clock, executor, progress))
+            code = _run_exit_code(document)
+            if opts.json:
+                out.write(json.dumps(document, separators=(",", ":")) + "\n")
+            return code
         if opts.command == "status":
             document = driver.status(opts.project_root)
         elif opts.command == "reset":
@@ -116,6 +171,12 @@ def main(argv=None, out=None, clock=None, executor=None) -> int:
     text = json.dumps(document, separators=(",", ":")) if opts.json else render(opts.command, document)
     out.write(text + "\n")
     return code
+
+
+def _run_exit_code(document) -> int:
+    if document["interrupted"]:
+        return EXIT_INTERRUPTED
+    return EXIT_OK if document["stop"]["terminal_state"] == "COMPLETE" else EXIT_STOPPED
 
 
 if __name__ == "__main__":

@@ -16,10 +16,12 @@ LIB = support.SCRIPTS / "metaopt_lib"
 ALLOWED = {
     "contract": set(),
     "handoffs": {"contract"},
-    "control": {"contract", "handoffs"},
+    "control": {"contract", "handoffs", "dispatch"},
     "executor": {"contract"},
     "preflight": {"contract"},
-    "docs": {"contract", "handoffs", "control", "executor", "preflight"},
+    "heuristic": {"contract"},
+    "dispatch": {"contract", "heuristic"},
+    "docs": {"contract", "handoffs", "control", "executor", "preflight", "heuristic", "dispatch"},
 }
 # sub-packages that must not know each other
 SIBLINGS_APART = {("executor", "local"): ("executor", "cloud"), ("executor", "cloud"): ("executor", "local")}

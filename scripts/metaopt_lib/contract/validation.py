@@ -28,7 +28,9 @@ KINDS = {k.name: k for k in [
     Kind("preflight-readiness", "preflight-readiness", "json", document_checks.check_preflight,
          ("preflight-readiness.json",), "preflight readiness artifact"),
     Kind("sweep-config", "sweep-config", "json", sweep_checks.check_sweep_document, (), "W&B sweep config"),
+    Kind("trial-table", "trial-table", "json", lambda document, label, ctx: [], (), "trial table of a sweep"),
     Kind("step-output", "step-output", "json", lambda document, label, ctx: [], (), "driver step output"),
+    Kind("run-output", "run-output", "json", lambda document, label, ctx: [], (), "driver run output"),
     Kind("worker-registry", "worker-registry", "yaml", document_checks.check_worker_registry, ("workers.yaml",),
          "worker registry"),
 ]}

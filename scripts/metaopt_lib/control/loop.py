@@ -31,6 +31,11 @@ class StepOptions:
     run_executor: bool = True            # False: --no-executor, the host runs executor commands
     clock: object = field(default_factory=SystemClock)
     executor: object = field(default_factory=SubprocessExecutor)
+    # False for `metaopt.py run`: its dispatchers write a result (a failed one when a worker gave none),
+    # so a run interrupted mid-dispatch hands the same tasks out again instead of counting them failed.
+    mark_dispatched: bool = True
+    # Called with (state, summary) after every engine step: `metaopt.py run` reports state changes.
+    observer: object = None
 
     @classmethod
     def frozen_at(cls, moment, **changes):
@@ -65,12 +70,15 @@ def _chain(cdir, options, summary):
             summary = envelope["summary"]
         elif state["terminal"]:
             summary = summary or state["terminal"]["reason"]
+        if options.observer is not None:
+            options.observer(state, summary)
         move = actions.next_move(cdir, state, envelope)
         kind, left = move["kind"], deadline - clock.monotonic()
         if kind == "stop":
             return actions.step_output(state, summary, actions.stop_action(cdir, state))
         if kind == "dispatch_workers":
-            state = driver.mark_dispatched(cdir, state, move["records"], clock.now())
+            if options.mark_dispatched:
+                state = driver.mark_dispatched(cdir, state, move["records"], clock.now())
             return actions.step_output(state, summary, actions.dispatch_action(move["records"]))
         if kind == "run_executor":
             if not options.run_executor:
