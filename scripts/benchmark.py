@@ -4,6 +4,7 @@
 Usage:
   python3 scripts/benchmark.py control-plane [--repeat N]
   python3 scripts/benchmark.py local-backend [--repeat N]
+  python3 scripts/benchmark.py quickstart [--repeat N]
 
 control-plane: median wall time of one `metaopt.py step` process at iteration 1 and at a
 synthesized iteration 1,000 (under --now: no executor runs, no sleeping); for a five-iteration
@@ -17,6 +18,11 @@ local-backend: the local executor backend with a real training script (wandb off
 own wall time when run directly, the median trial wall time inside a sweep and their difference (the
 per-trial overhead of the runner), and throughput in trials per minute with 1 and 2 agents for a
 random sweep of 2 x N trials, from launch to the runner's end. Needs optuna and wandb.
+
+quickstart: the README's quickstart (examples/quickstart/run.sh, with this interpreter: packages
+already installed) from start to COMPLETE: its wall time, the best validation accuracy it reached
+per iteration, and the training program's default configuration run alone, for comparison. Needs
+optuna, scikit-learn and wandb. --repeat defaults to 1 here (7 for the others).
 
 Prints one JSON document. Exit codes: 0 done, 1 a run failed, 2 usage.
 """
@@ -172,16 +178,40 @@ def local_backend(repeat) -> dict:
     return report
 
 
+def quickstart(repeat) -> dict:
+    import test_quickstart
+
+    runs = []
+    for _ in range(repeat):
+        with tempfile.TemporaryDirectory() as tmp:
+            work = Path(tmp)
+            begin = time.perf_counter()
+            done = subprocess.run(["bash", str(SKILL_ROOT / "examples" / "quickstart" / "run.sh"), str(work), "--json"],
+                                  capture_output=True, text=True, env=dict(os.environ, QUICKSTART_PYTHON=sys.executable))
+            seconds = time.perf_counter() - begin
+            if done.returncode != 0:
+                raise RuntimeError(done.stderr[-2000:])
+            state = json.loads((work / "project" / ".ml-metaopt" / "state.json").read_text())
+            runs.append({"wall_seconds": round(seconds, 1), "machine_state": json.loads(done.stdout)["machine_state"],
+                         "best_per_iteration": [round(r["best_run"]["metric_value"], 4)
+                                                for r in state["completed_iterations"]],
+                         "campaign_best": round(state["baseline"]["metric_value"], 4),
+                         "default_configuration": round(test_quickstart.default_metric(work), 4)})
+    walls = [r["wall_seconds"] for r in runs]
+    return {"runs": runs, "wall_seconds_median": statistics.median(walls), "target_wall_seconds": 180}
+
+
 def main(argv=None, out=None) -> int:
     out = out or sys.stdout
     parser = argparse.ArgumentParser(prog="benchmark.py", description="Print benchmark numbers as JSON. "
                                      "Exit 0 done, 1 a run failed, 2 usage.")
-    parser.add_argument("suite", choices=["control-plane", "local-backend"])
-    parser.add_argument("--repeat", type=int, default=7, help="runs per timing (median reported)")
+    parser.add_argument("suite", choices=["control-plane", "local-backend", "quickstart"])
+    parser.add_argument("--repeat", type=int, help="runs per timing (median reported; default 7, quickstart 1)")
     opts = parser.parse_args(argv)
+    suites = {"control-plane": control_plane, "local-backend": local_backend, "quickstart": quickstart}
+    repeat = opts.repeat if opts.repeat is not None else (1 if opts.suite == "quickstart" else 7)
     try:
-        suite = control_plane if opts.suite == "control-plane" else local_backend
-        report = {"suite": opts.suite, **suite(max(1, opts.repeat))}
+        report = {"suite": opts.suite, **suites[opts.suite](max(1, repeat))}
     except RuntimeError as exc:
         print(f"benchmark run failed: {exc}", file=sys.stderr)
         return 1

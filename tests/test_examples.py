@@ -7,7 +7,8 @@ import validate
 
 from metaopt_lib.contract import campaign as campaign_lib
 
-EXAMPLES = {"ml_metaopt_campaign.yaml": "skypilot", "ml_metaopt_campaign.local.yaml": "local"}
+EXAMPLES = {"ml_metaopt_campaign.yaml": "skypilot", "ml_metaopt_campaign.local.yaml": "local",
+            "quickstart/ml_metaopt_campaign.yaml": "local"}
 
 
 class ExampleCampaigns(unittest.TestCase):
