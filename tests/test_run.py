@@ -17,6 +17,7 @@ import metaopt
 import sim_host
 import worker_cli_standin
 from metaopt_lib.contract import validation
+from metaopt_lib.contract.atomic_io import write_json_atomic
 from metaopt_lib.contract.process_group import group_alive, session_pids
 from metaopt_lib.control.executor_runs import SubprocessExecutor
 from metaopt_lib.control.run_progress import Progress
@@ -30,13 +31,8 @@ class RunCase(unittest.TestCase):
     def setUp(self):
         tmp = tempfile.TemporaryDirectory()
         self.addCleanup(tmp.cleanup)
-        base = Path(tmp.name).resolve()
-        self.root, self.standin, bin_dir = base / "project", base / "standin", base / "bin"
-        self.root.mkdir()
-        self.standin.mkdir()
-        worker_cli_standin.install(bin_dir)
-        patcher = mock.patch.dict(os.environ, {"PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}",
-                                               "STANDIN_DIR": str(self.standin)})
+        self.root, self.standin, variables = worker_cli_standin.world(Path(tmp.name).resolve())
+        patcher = mock.patch.dict(os.environ, variables)
         patcher.start()
         self.addCleanup(patcher.stop)
 
@@ -86,6 +82,17 @@ class WholeCampaigns(RunCase):
         self.assertIn("Report: " + document["report_path"], err)
         self.assertIn("iteration 2 WAIT_FOR_SWEEP", err, "a line per state change")
         self.assertEqual(self.calls(), [], "no CLI was started")
+
+    def test_a_blocked_campaign_stops_the_run_and_resume_continues_it_once_fixed(self):
+        self.project()
+        scenario = sim_host.load_scenario(self.root)
+        write_json_atomic(self.root / ".sim" / "scenario.json", dict(scenario.__dict__, smoke_passes=False))
+        code, document, err = self.run_campaign("heuristic")
+        self.assertEqual((code, document["machine_state"]), (4, "BLOCKED_CONFIG"), err)
+        self.assertTrue(any("resume" in line for line in document["stop"]["user_can"]))
+        write_json_atomic(self.root / ".sim" / "scenario.json", scenario.__dict__)
+        code, document, err = self.run_campaign("heuristic", "--resume")
+        self.assertEqual((code, document["machine_state"]), (0, "COMPLETE"), err)
 
     def test_each_cli_dispatcher_runs_a_campaign_to_complete(self):
         for cli in CLIS:

@@ -29,11 +29,7 @@ class RunSurvivesInterruptions(unittest.TestCase):
     def setUp(self):
         tmp = tempfile.TemporaryDirectory()
         self.addCleanup(tmp.cleanup)
-        base = Path(tmp.name).resolve()
-        self.root, self.standin, bin_dir = base / "project", base / "standin", base / "bin"
-        self.root.mkdir()
-        self.standin.mkdir()
-        worker_cli_standin.install(bin_dir)
+        self.root, self.standin, variables = worker_cli_standin.world(Path(tmp.name).resolve())
         shutil.copytree(TRAINING, self.root / "repo")
         sim_host.write_project(self.root, emitted_at=SystemClock().now(), **{
             "project.repo": "repo", "project.program": "train_lr.py", "project.smoke_test_command": None,
@@ -41,7 +37,7 @@ class RunSurvivesInterruptions(unittest.TestCase):
             "proposal_policy.ideation_workers": 1,
             "search_space": {"lr": {"distribution": "log_uniform_values", "min": 1.0e-4, "max": 0.1},
                              "batch_size": {"values": [32, 64, 128]}}})
-        self.env = dict(os.environ, PATH=f"{bin_dir}{os.pathsep}{os.environ['PATH']}", STANDIN_DIR=str(self.standin))
+        self.env = dict(os.environ, **variables)
 
     def start(self, *modes):
         (self.standin / "modes.json").write_text(json.dumps(list(modes)))

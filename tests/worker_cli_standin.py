@@ -28,6 +28,16 @@ from metaopt_lib import heuristic  # noqa: E402
 from metaopt_lib.contract.strict_schemas import to_strict  # noqa: E402
 
 
+def world(base) -> tuple:
+    """(project dir, stand-in dir, the variables that put the stand-ins first on PATH) under `base`."""
+    base = Path(base)
+    project, standin, bin_dir = base / "project", base / "standin", base / "bin"
+    project.mkdir()
+    standin.mkdir()
+    install(bin_dir)
+    return project, standin, {"PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}", "STANDIN_DIR": str(standin)}
+
+
 def install(bin_dir, names=("codex", "claude", "copilot")) -> None:
     """Executables named like the CLIs that run this stand-in with the current interpreter."""
     bin_dir = Path(bin_dir)
@@ -162,8 +172,7 @@ def main(argv) -> int:
         text = "I could not decide; here is my best guess: {"
     if text is not None:
         target = Path(_value(args, "-o")) if cli == "codex" else _allowed_write(args, cli)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text(text)
+        target.write_text(text)  # as the real CLIs do, into a directory that exists
     print({"codex": "\n".join(json.dumps(e) for e in ({"type": "thread.started", "thread_id": "t"},
                                                      {"type": "turn.started"}, {"type": "turn.completed"})),
            "claude": json.dumps({"type": "result", "subtype": "success", "is_error": False, "result": "done"}),

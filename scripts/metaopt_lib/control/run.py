@@ -62,7 +62,7 @@ def run(project_root, options: RunOptions) -> dict:
     tally, output, interrupted, preflight_made = Tally(), None, False, False
     previous = signal.signal(signal.SIGTERM, _interrupt)
     try:
-        output = (loop.resume if options.resume else loop.step)(project_root, step_options)
+        output = _first_step(project_root, options.resume, step_options)
         while True:
             tally.steps += 1
             action = output["action"]
@@ -96,6 +96,17 @@ def run(project_root, options: RunOptions) -> dict:
     if not interrupted:
         options.progress.finished(document)
     return document
+
+
+def _first_step(project_root, resume, step_options) -> dict:
+    """--resume continues a stopped campaign; one that is not stopped (or not started) steps on."""
+    if resume and driver.CampaignDir(project_root).has_state():
+        try:
+            return loop.resume(project_root, step_options)
+        except driver.StepError as exc:
+            if exc.report["error"]["code"] != "not-blocked":
+                raise
+    return loop.step(project_root, step_options)
 
 
 def _block_code(project_root):
@@ -173,6 +184,7 @@ def _dispatch_all(worker, jobs, options, tally) -> None:
 def _dispatch_one(worker, job) -> str:
     """A short note on what happened. Whatever goes wrong, a result file is left."""
     try:
+        job.result_path.parent.mkdir(parents=True, exist_ok=True)  # a worker's write tool may not create it
         return worker.dispatch(job)
     except Exception as exc:  # a dispatcher bug or an unusable task must not end the run without a result
         reason = f"the {worker.NAME} dispatcher failed: {type(exc).__name__}: {exc}"

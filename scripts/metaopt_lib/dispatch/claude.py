@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 
 from .cli import find_executable, run_cli
-from .jobs import WorkerJob, model_for, profile_body
+from .jobs import WorkerJob, model_for, settle_cli_run, profile_body
 from .prompt import task_section
 
 NAME = "claude"
@@ -31,14 +31,7 @@ def dispatch(job: WorkerJob) -> str:
     executable = check_available()
     run = run_cli(argv(job, executable), job.project_root, task_section(job, job.task(), "file"),
                   job.timeout_seconds, job.log_path)
-    if run.timed_out:
-        job.write_failure(f"claude did not finish within {job.timeout_seconds:.0f} s and was stopped")
-        return "timed out"
-    failure = run_failure(run.stdout, run.exit_code)
-    if not job.result_path.exists():
-        job.write_failure(failure or "claude ended without writing the result file")
-        return "failed"
-    return "answered" if failure is None else f"wrote a result, then reported: {failure}"
+    return settle_cli_run(job, NAME, run, run_failure(run.stdout, run.exit_code))
 
 
 def run_failure(stdout: str, exit_code) -> str | None:

@@ -12,7 +12,7 @@ import json
 
 from ..contract.strict_schemas import from_strict, strict_path
 from .cli import find_executable, run_cli
-from .jobs import WorkerJob, model_for
+from .jobs import WorkerJob, model_for, settle_cli_run
 from .prompt import full_prompt
 
 NAME = "codex"
@@ -32,16 +32,13 @@ def argv(job: WorkerJob, executable: str, last_message) -> list:
 def dispatch(job: WorkerJob) -> str:
     executable = check_available()
     last_message = job.log_path.with_name(job.task_id + ".last-message.json")
+    last_message.parent.mkdir(parents=True, exist_ok=True)
     last_message.unlink(missing_ok=True)  # the CLI writes it only for a completed turn
     run = run_cli(argv(job, executable, last_message), job.project_root, full_prompt(job, job.task(), "message"),
                   job.timeout_seconds, job.log_path)
-    if run.timed_out:
-        job.write_failure(f"codex did not finish within {job.timeout_seconds:.0f} s and was stopped")
-        return "timed out"
-    failure = turn_failure(run.stdout)
-    if not last_message.exists():
-        job.write_failure(failure or f"codex exited {run.exit_code} without a final message: {_tail(run.stderr)}")
-        return "failed"
+    if run.timed_out or not last_message.exists():
+        failure = turn_failure(run.stdout) or f"codex exited {run.exit_code} without a final message: {_tail(run.stderr)}"
+        return settle_cli_run(job, NAME, run, failure)
     text = last_message.read_text(encoding="utf-8", errors="replace")
     try:
         document = json.loads(text)

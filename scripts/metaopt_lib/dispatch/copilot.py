@@ -9,7 +9,7 @@ import json
 
 from ..contract.paths import SKILL_ROOT
 from .cli import find_executable, run_cli
-from .jobs import WorkerJob, model_for
+from .jobs import WorkerJob, model_for, settle_cli_run
 from .prompt import task_section
 
 NAME = "copilot"
@@ -31,14 +31,7 @@ def dispatch(job: WorkerJob) -> str:
     # The profile arrives with --agent; the prompt names the files (the profile says to read the task).
     prompt = task_section(job, job.task(), "file", inline=False)
     run = run_cli(argv(job, executable, prompt), job.project_root, "", job.timeout_seconds, job.log_path)
-    if run.timed_out:
-        job.write_failure(f"copilot did not finish within {job.timeout_seconds:.0f} s and was stopped")
-        return "timed out"
-    failure = run_failure(run.stdout, run.exit_code)
-    if not job.result_path.exists():
-        job.write_failure(failure or "copilot ended without writing the result file")
-        return "failed"
-    return "answered" if failure is None else f"wrote a result, then reported: {failure}"
+    return settle_cli_run(job, NAME, run, run_failure(run.stdout, run.exit_code))
 
 
 def run_failure(stdout: str, exit_code) -> str | None:

@@ -57,6 +57,18 @@ class WorkerJob:
         self.write_result(document)
 
 
+def settle_cli_run(job: WorkerJob, cli: str, run, failure) -> str:
+    """What a worker CLI's run leaves behind, and a short note: a failed result when it was stopped at
+    its time limit or wrote no result file (with `failure`, why the CLI says it failed, if it did)."""
+    if run.timed_out:
+        job.write_failure(f"{cli} did not finish within {job.timeout_seconds:.0f} s and was stopped")
+        return "timed out"
+    if not job.result_path.exists():
+        job.write_failure(failure or f"{cli} ended without writing the result file")
+        return "failed"
+    return "answered" if failure is None else f"wrote a result, then reported: {failure}"
+
+
 @lru_cache(maxsize=1)
 def registry() -> dict:
     return validation.load_valid("worker-registry", REGISTRY_FILE)
