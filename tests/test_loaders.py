@@ -29,7 +29,7 @@ class Readers(unittest.TestCase):
 
     def test_directory_instead_of_file(self):
         _, issues = loaders.load_document(self.dir, "dir")
-        self.assertEqual(issues[0].rule, "file.unreadable")
+        self.assertEqual(issues[0].rule, "file.not_regular")
 
     def test_file_larger_than_the_cap_is_refused_before_reading(self):
         path = self._file("big.json", b" ")

@@ -9,11 +9,11 @@ import datetime
 import json
 import math
 import re
-from pathlib import Path
 
 import yaml
 
 from .issues import Issue
+from .regular_files import FileRefused, read_regular
 
 MAX_FILE_BYTES = 16 * 1024 * 1024
 MAX_NODES = 200_000
@@ -47,23 +47,13 @@ def _pairs_hook(pairs):
     return obj
 
 
-def read_text(path, label):
-    """Read a file as UTF-8 text. Returns (text or None, issues)."""
-    p = Path(path)
+def read_text(path, label, max_bytes=MAX_FILE_BYTES, within=None):
+    """Read a regular file (inside `within`, when given) of at most max_bytes as UTF-8 text.
+    Returns (text or None, issues)."""
     try:
-        size = p.stat().st_size
-        if size > MAX_FILE_BYTES:
-            return None, [Issue(label, (), "file.too_large", f"file is {size} bytes",
-                                f"at most {MAX_FILE_BYTES} bytes", "check that this is the right file")]
-        data = p.read_bytes()
-    except FileNotFoundError:
-        return None, [Issue(label, (), "file.missing", "file does not exist", "an existing file",
-                            "check the path, or create the file")]
-    except IsADirectoryError:
-        return None, [Issue(label, (), "file.unreadable", "path is a directory", "a file", "pass a file path")]
-    except OSError as exc:
-        return None, [Issue(label, (), "file.unreadable", f"cannot read file ({exc.strerror})",
-                            "a readable file", "check the file's permissions")]
+        data = read_regular(path, label, max_bytes, within)
+    except FileRefused as exc:
+        return None, [exc.issue]
     if data.startswith(b"\xef\xbb\xbf"):
         data = data[3:]
     try:
@@ -89,7 +79,7 @@ def parse_json(text, label):
     except RecursionError:
         return None, [_too_deep(label)]
     except ValueError as exc:  # an integer literal longer than Python converts (4300 digits)
-        return None, [Issue(label, (), "parse.json_number", f"a number cannot be read: {str(exc)[:120]}",
+        return None, [Issue(label, (), "parse.json_number", f"a number cannot be read: {_value_error(exc)}",
                             "numbers of ordinary length", "write the number with fewer digits")]
     document, issues = _walked(doc, label, [])
     return _plain(document), issues
@@ -97,7 +87,10 @@ def parse_json(text, label):
 
 def parse_yaml(text, label):
     """Parse one YAML document strictly. Returns (document or None, issues)."""
-    loader = yaml.SafeLoader(text)
+    try:
+        loader = yaml.SafeLoader(text)
+    except yaml.YAMLError as exc:  # the reader refuses NUL and other non-printable characters up front
+        return None, [_yaml_syntax(exc, label)]
     try:
         node = loader.get_single_node()
         issues = []
@@ -105,21 +98,34 @@ def parse_yaml(text, label):
             _check_nodes(node, (), label, issues, [0])
         doc = loader.construct_document(node) if node is not None else None
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1} column {mark.column + 1}" if mark else ""
-        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        return None, [Issue(label, (), "parse.yaml_syntax", f"invalid YAML{where}: {problem}",
-                            "one well-formed YAML document", "fix the YAML syntax (indentation, quotes, colons)")]
+        return None, [_yaml_syntax(exc, label)]
     except RecursionError:
         return None, [_too_deep(label)]
     except _LimitExceeded as exc:
         return None, [exc.issue]
+    except ValueError as exc:  # an integer longer than Python converts (4,300 digits), a bad timestamp
+        return None, [Issue(label, (), "parse.yaml_value", f"a value cannot be read: {_value_error(exc)}",
+                            "numbers of ordinary length and valid dates", "write the value with fewer digits, "
+                            "or quote it")]
     finally:
         loader.dispose()
     if node is None:
         return None, [Issue(label, (), "parse.empty", "file has no YAML document", "a mapping",
                             "write the document")]
     return _walked(doc, label, issues)
+
+
+def _value_error(exc) -> str:
+    text = str(exc)
+    return "an integer of more than 4,300 digits" if "digits" in text else text.split(";")[0][:120]
+
+
+def _yaml_syntax(exc, label):
+    mark = getattr(exc, "problem_mark", None)
+    where = f" at line {mark.line + 1} column {mark.column + 1}" if mark else ""
+    problem = getattr(exc, "problem", None) or (str(exc).splitlines() or ["unreadable"])[0]
+    return Issue(label, (), "parse.yaml_syntax", f"invalid YAML{where}: {problem}"[:300],
+                 "one well-formed YAML document", "fix the YAML syntax (indentation, quotes, colons)")
 
 
 def _walked(doc, label, issues):
@@ -131,10 +137,10 @@ def _walked(doc, label, issues):
     return doc, issues
 
 
-def load_document(path, label=None, fmt=None):
-    """Read and parse a file as JSON or YAML (by suffix unless fmt is given)."""
+def load_document(path, label=None, fmt=None, max_bytes=MAX_FILE_BYTES, within=None):
+    """Read and parse a file as JSON or YAML (by suffix unless fmt is given); see read_text."""
     label = label or str(path)
-    text, issues = read_text(path, label)
+    text, issues = read_text(path, label, max_bytes, within)
     if text is None:
         return None, issues
     fmt = fmt or ("yaml" if str(path).endswith((".yaml", ".yml")) else "json")

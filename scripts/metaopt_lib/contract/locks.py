@@ -29,7 +29,9 @@ class FileLock:
         if self._create:
             self.path.parent.mkdir(parents=True, exist_ok=True)
         flags = os.O_RDWR | os.O_CREAT if self._create else os.O_RDONLY
-        fd = os.open(self.path, flags | getattr(os, "O_CLOEXEC", 0), 0o644)
+        # Never through a link (a lock file is always the skill's own) nor blocking on a FIFO put in its place.
+        flags |= os.O_NOFOLLOW | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0)
+        fd = os.open(self.path, flags, 0o644)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
         except OSError as exc:

@@ -2,8 +2,11 @@
 
 RULES = {
     "file.missing": "The file does not exist.",
-    "file.unreadable": "The path is a directory or cannot be read.",
-    "file.too_large": "The file is larger than 16 MiB.",
+    "file.unreadable": "The file cannot be read (permissions, an I/O error).",
+    "file.not_regular": "The path is a directory, a FIFO, a device, a socket or a link where a regular file belongs.",
+    "file.not_directory": "The campaign's .ml-metaopt is not a directory.",
+    "file.outside_project": "The path leads outside the project (a symbolic link out of it).",
+    "file.too_large": "The file is larger than its kind's size bound (references/contracts.md, Size bounds).",
     "parse.encoding": "The file is not UTF-8.",
     "parse.empty": "The file is empty or holds no document.",
     "parse.json_syntax": "JSON syntax error (often a truncated, interrupted write).",
@@ -15,6 +18,7 @@ RULES = {
     "parse.non_finite": "NaN or Infinity where only finite numbers are meaningful.",
     "parse.number_too_large": "An integer beyond 1e300, outside what any contract field can mean.",
     "parse.json_number": "A JSON number literal too long to convert (an integer of more than 4300 digits).",
+    "parse.yaml_value": "A YAML value too long to convert (an integer of more than 4300 digits) or an impossible date.",
     "parse.non_string_key": "A mapping key that is not a string.",
     "parse.yaml_non_json": "A YAML value with no JSON equivalent (date, binary, set).",
     "trial_table.wrong_sweep": "A trial table under .ml-metaopt/trials/ that names another sweep than its file name.",

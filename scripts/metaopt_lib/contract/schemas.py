@@ -14,6 +14,8 @@ from .paths import SCHEMA_DIR
 
 SCHEMA_SUFFIX = ".schema.json"
 
+MAX_SCHEMA_ISSUES = 200
+
 
 def schema_names() -> list:
     """Names of every contract schema, e.g. 'campaign' for campaign.schema.json."""
@@ -85,10 +87,12 @@ def python_pattern(pattern: str) -> str:
 
 
 def schema_issues(name: str, document, label: str) -> list:
-    """Every schema violation of document as Issues (unsorted)."""
+    """Every schema violation of document as Issues (unsorted), at most MAX_SCHEMA_ISSUES of them."""
     out = []
     for error in validator(name).iter_errors(document):
         out.extend(_translate(error, label))
+        if len(out) >= MAX_SCHEMA_ISSUES:  # a document this wrong is the wrong file; more would only cost time
+            break
     return out
 
 

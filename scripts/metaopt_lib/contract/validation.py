@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from . import document_checks, envelope_checks, schemas, state_checks, sweep_checks
+from .bounds import max_bytes
 from .issues import ContractError, sort_issues
 from .loaders import load_document
 
@@ -71,11 +72,12 @@ def validate_document(kind: str, document, label: str, context: Context | None =
     return sort_issues(issues)
 
 
-def load_and_validate(kind: str, path, label: str | None = None, context: Context | None = None):
-    """Read, parse and validate a file. Returns (document or None, sorted issues)."""
+def load_and_validate(kind: str, path, label: str | None = None, context: Context | None = None, within=None):
+    """Read, parse and validate a file: a regular file within the kind's size bound (contract/bounds.py)
+    and, with `within`, inside that directory. Returns (document or None, sorted issues)."""
     label = label or str(path)
     fmt = "yaml" if str(path).endswith((".yaml", ".yml")) else "json"
-    document, parse_issues = load_document(path, label, fmt)
+    document, parse_issues = load_document(path, label, fmt, max_bytes(kind), within)
     if document is None and parse_issues:
         return None, sort_issues(parse_issues)
     flagged = {i.parts for i in parse_issues}
@@ -85,9 +87,9 @@ def load_and_validate(kind: str, path, label: str | None = None, context: Contex
     return document, sort_issues(parse_issues + issues)
 
 
-def load_valid(kind: str, path, label: str | None = None, context: Context | None = None):
+def load_valid(kind: str, path, label: str | None = None, context: Context | None = None, within=None):
     """The document if it is valid; raises ContractError with every issue otherwise."""
-    document, issues = load_and_validate(kind, path, label, context)
+    document, issues = load_and_validate(kind, path, label, context, within)
     if issues:
         raise ContractError(issues)
     return document

@@ -9,10 +9,14 @@ newline, an empty file), and deletes a file the skill created. Both are idempote
 """
 from __future__ import annotations
 
-import json
 import re
+from pathlib import Path
 
 from ..contract.atomic_io import write_bytes_atomic, write_json_atomic
+from ..contract.bounds import max_bytes
+from ..contract.issues import ContractError
+from ..contract.loaders import load_document
+from ..contract.regular_files import FileRefused, read_regular, resolved_inside
 
 BEGIN = "<!-- BEGIN ml-metaoptimization: {marker} -->"
 END = "<!-- END ml-metaoptimization: {marker} -->"
@@ -21,8 +25,8 @@ RECORD = "agents-hook.json"
 
 
 def add_hook(campaign_dir, marker: str, text: str) -> None:
-    path = campaign_dir.root / "AGENTS.md"
-    current = path.read_bytes() if path.exists() else None
+    path = _agents_file(campaign_dir)
+    current = _read(path) if path.exists() else None
     data = current or b""
     if _block(data, marker) is not None:
         return
@@ -37,9 +41,9 @@ def add_hook(campaign_dir, marker: str, text: str) -> None:
 
 
 def remove_hook(campaign_dir, marker: str) -> None:
-    path = campaign_dir.root / "AGENTS.md"
+    path = _agents_file(campaign_dir)
     record = _record(campaign_dir, marker)
-    data = path.read_bytes() if path.exists() else b""
+    data = _read(path) if path.exists() else b""
     span = _block(data, marker)
     if span is not None:
         start, end = span
@@ -54,6 +58,21 @@ def remove_hook(campaign_dir, marker: str) -> None:
     (campaign_dir.dir / RECORD).unlink(missing_ok=True)
 
 
+def _agents_file(campaign_dir) -> Path:
+    """AGENTS.md, or the file inside the project a link of that name points to (the link is kept)."""
+    try:
+        return resolved_inside(campaign_dir.root / "AGENTS.md", campaign_dir.root, "AGENTS.md")
+    except FileRefused as exc:
+        raise ContractError([exc.issue]) from None
+
+
+def _read(path) -> bytes:
+    try:
+        return read_regular(path, "AGENTS.md", max_bytes("agents-md"))
+    except FileRefused as exc:
+        raise ContractError([exc.issue]) from None
+
+
 def _block(data: bytes, marker: str):
     """(start, end) of the marked block with its final line ending, or None."""
     begin, end = (re.escape(m.format(marker=marker).encode("utf-8")) for m in (BEGIN, END))
@@ -62,10 +81,7 @@ def _block(data: bytes, marker: str):
 
 
 def _record(campaign_dir, marker: str) -> dict:
-    try:
-        record = json.loads((campaign_dir.dir / RECORD).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}
+    record, _ = load_document(campaign_dir.dir / RECORD, RECORD, "json", max_bytes("small-text"), campaign_dir.root)
     if not isinstance(record, dict) or record.get("marker") != marker or \
             not isinstance(record.get("separator"), str) or record["separator"] not in ("", "\n", "\n\n", "\r\n",
                                                                                          "\r\n\r\n"):

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import datetime
+import os
 
 from ..contract import machine, validation
 from ..contract.campaign import apply_defaults, identity_hash, runtime_config_hash
@@ -34,7 +35,7 @@ def now_utc() -> str:
 
 def load_campaign(cdir):
     """(campaign with defaults or None, issues)."""
-    document, issues = validation.load_and_validate("campaign", cdir.root / CAMPAIGN_FILE, label=CAMPAIGN_FILE)
+    document, issues = cdir.load("campaign", cdir.root / CAMPAIGN_FILE)
     return (apply_defaults(document) if not issues else None), tuple(issues)
 
 
@@ -58,13 +59,13 @@ def gather_inputs(cdir, state, campaign_issues, now) -> Inputs:
     for record in state["pending"]:
         path = cdir.path(record["result_path"])
         if record["kind"] == "worker_task":
-            task, task_issues = validation.load_and_validate("worker-task", cdir.path(record["spec_path"]))
+            task, task_issues = cdir.load("worker-task", cdir.path(record["spec_path"]))
             if task is not None and not task_issues:
                 tasks[record["id"]] = task
-            if path.exists():
+            if os.path.lexists(path):
                 context = validation.context_from_task(task) if record["id"] in tasks else validation.Context()
                 results[record["id"]] = _result_input(cdir, RESULT_KIND[record["name"]], path, context)
-        elif record["name"] in machine.EXECUTOR_DIRECTIVES and path.exists():
+        elif record["name"] in machine.EXECUTOR_DIRECTIVES and os.path.lexists(path):
             results[record["id"]] = _result_input(cdir, "executor-result", path, validation.Context())
     return Inputs(now=now, campaign_issues=campaign_issues, preflight=preflight, results=results, tasks=tasks,
                   trial_table=trial_table_reader(cdir))
@@ -79,9 +80,9 @@ def trial_table_reader(cdir):
         if identity not in tables:
             path = cdir.path(trial_table_path(identity))
             document = None
-            if path.exists():
+            if os.path.lexists(path):
                 label = cdir.rel(path)
-                document = validation.load_valid("trial-table", path, label=label)
+                document = cdir.load_valid("trial-table", path)
                 if document["sweep_identity"] != identity:
                     raise ContractError([Issue(label, ("sweep_identity",), "trial_table.wrong_sweep",
                                                f"the table is of {document['sweep_identity']}", f"'{identity}'",
@@ -93,9 +94,9 @@ def trial_table_reader(cdir):
 
 
 def _result_input(cdir, kind, path, context):
-    if not path.exists():
+    if not os.path.lexists(path):
         return ResultInput()
-    document, issues = validation.load_and_validate(kind, path, label=cdir.rel(path), context=context)
+    document, issues = cdir.load(kind, path, context)
     return ResultInput(exists=True, document=document, issues=tuple(issues))
 
 
@@ -106,42 +107,54 @@ def locked(project_root, body):
         raise StepError("project-missing", f"{project_root} is not a directory",
                         "Pass the training project's directory as --project-root.")
     try:
+        cdir.check_layout()
         cdir.lock()
     except Busy:
         raise StepError("busy", "another metaopt process is stepping this campaign",
                         "Wait for it to finish, then run the command again.") from None
+    except (ContractError, OSError) as exc:
+        raise unusable_file_error(exc) from None
     try:
         cdir.check_journal_writable()
         return body(cdir)
-    except ContractError as exc:
+    except (ContractError, OSError) as exc:
         # A file the driver must read or write is unusable (a corrupt directive, a link out of
         # .ml-metaopt/): report it; the state is only ever written after every check passed.
-        raise StepError("input-invalid", f"cannot use {exc.issues[0].file}: {exc.issues[0].problem}",
-                        "Repair or remove the named file under .ml-metaopt/, then step again.", exc.issues) from None
-    except OSError as exc:
-        raise StepError("input-invalid", f"cannot use {exc.filename or 'a campaign file'}: {exc.strerror}",
-                        "Make .ml-metaopt/ and its files writable regular files, then step again.") from None
+        raise unusable_file_error(exc) from None
     finally:
         cdir.unlock()
+
+
+def unusable_file_error(exc) -> StepError:
+    """The error report of a file the driver cannot use (a ContractError or an OSError)."""
+    if isinstance(exc, ContractError):
+        return StepError("input-invalid", f"cannot use {exc.issues[0].file}: {exc.issues[0].problem}",
+                         "Repair or remove the named file (each issue says how), then step again; nothing was "
+                         "changed.", exc.issues)
+    return StepError("input-invalid", f"cannot use {exc.filename or 'a campaign file'}: {exc.strerror}",
+                     "Make .ml-metaopt/ and its files writable regular files, then step again.")
 
 
 def engine_step(cdir, now):
     """One engine step: (state after it, the envelope applied or None in a terminal state)."""
     campaign, campaign_issues = load_campaign(cdir)
-    if not cdir.has_state():
+    fresh = not cdir.has_state()
+    if fresh:
         if campaign is None:
             raise StepError("campaign-invalid", f"{CAMPAIGN_FILE} is invalid: {campaign_issues[0].message}",
                             "Fix it (python3 scripts/validate.py shows every problem) and step again.",
                             campaign_issues)
         state = engine.initial_state(campaign, identity_hash(campaign), runtime_config_hash(campaign), now)
-        cdir.write_state(state)
-        cdir.append_journal({"seq": 0, "event": "init", "at": now, "summary": "campaign state created"})
-    state = run_mechanical(cdir, read_state(cdir), now)
-    if state["machine_state"] in machine.TERMINAL_STATES:
-        return close_finished_cleanup(cdir, state, now), None
+    else:
+        state = run_mechanical(cdir, read_state(cdir), now)
+        if state["machine_state"] in machine.TERMINAL_STATES:
+            return close_finished_cleanup(cdir, state, now), None
     agent = machine.governing_agent(state["machine_state"])
     inputs = gather_inputs(cdir, state, campaign_issues, now)
     envelope = HANDOFFS[agent](state, campaign, inputs)
+    if fresh:  # only now that every input was read: a refused one leaves no state behind
+        cdir.write_state(state)
+        cdir.append_journal({"seq": 0, "event": "init", "at": now, "summary": "campaign state created"})
     new_state = apply(cdir, state, envelope, now)
     return run_mechanical(cdir, new_state, now), envelope
 
@@ -178,7 +191,7 @@ def run_mechanical(cdir, state, now):
     if not done:
         return state
     for record in done:
-        directive = validation.load_valid("directive", cdir.path(record["spec_path"]))
+        directive = cdir.load_valid("directive", cdir.path(record["spec_path"]))
         mechanical.run(cdir, directive, state)
     return _close_records(cdir, state, done, now, "mechanical directives carried out")
 
@@ -191,7 +204,7 @@ def close_finished_cleanup(cdir, state, now):
     done = []
     for record in state["pending"]:
         path = cdir.path(record["result_path"])
-        if not path.exists():
+        if not os.path.lexists(path):
             continue
         result = _result_input(cdir, "executor-result", path, validation.Context())
         if result.valid and result.document["status"] == "ok":

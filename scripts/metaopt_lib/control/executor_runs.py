@@ -8,13 +8,15 @@ The result file the child writes is read and validated by the next engine step, 
 """
 from __future__ import annotations
 
+import os
 import subprocess
 import time
 from dataclasses import dataclass
 
-from ..contract import validation
 from ..contract.conventions import one_line
+from ..contract.issues import ContractError
 from ..contract.locks import is_locked
+from ..contract.regular_files import FileRefused, open_append
 from . import actions
 
 LOG_AREA = "logs/executor"
@@ -48,7 +50,7 @@ class SubprocessExecutor:
             argv += ["--wait-limit", f"{max(0.0, seconds_left - ANSWER_MARGIN_SECONDS):.1f}"]
             log = campaign_dir.dir / LOG_AREA / f"{record['id']}.log"
             log.parent.mkdir(parents=True, exist_ok=True)
-            with open(log, "ab") as out:
+            with open_log(campaign_dir, log) as out:
                 child = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
                                          start_new_session=True, env=self.env)
         deadline = time.monotonic() + max(0.0, seconds_left)
@@ -60,12 +62,20 @@ class SubprocessExecutor:
             time.sleep(CHILD_CHECK_SECONDS)
 
 
+def open_log(campaign_dir, path, truncate=False):
+    """A log under .ml-metaopt/ for a child's output, by the file rules (a FIFO there must not block)."""
+    try:
+        return open_append(path, campaign_dir.rel(path), campaign_dir.root, truncate)
+    except FileRefused as exc:
+        raise ContractError([exc.issue]) from None
+
+
 def journal_entry(campaign_dir, state, record, run: ExecutorRun, now) -> dict:
     """The audit line of one executor run the step made (or waited for)."""
     path = campaign_dir.path(record["result_path"])
     status, what = "running", "still running"
     if run.finished:
-        document, issues = validation.load_and_validate("executor-result", path) if path.exists() else (None, ())
+        document, issues = campaign_dir.load("executor-result", path) if os.path.lexists(path) else (None, ())
         if document is None:
             status, what = "missing", "wrote no result"
         elif issues:

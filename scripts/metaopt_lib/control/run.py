@@ -9,7 +9,6 @@ out again when the same command runs again, and a sweep it left running is polle
 """
 from __future__ import annotations
 
-import json
 import signal
 import subprocess
 import sys
@@ -17,13 +16,16 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 
-from ..contract import validation
+from ..contract.bounds import max_bytes
 from ..contract.campaign import apply_defaults
+from ..contract.issues import ContractError
+from ..contract.loaders import load_document
 from ..contract.paths import CAMPAIGN_FILE, FINAL_REPORT_PATH, SKILL_ROOT
 from ..dispatch import dispatcher as dispatcher_named
 from ..dispatch.cli import LIVE, CliMissing
 from ..dispatch.jobs import jobs_for
 from . import driver, loop
+from .executor_runs import open_log
 from .run_progress import Progress
 
 DEFAULT_MAX_PARALLEL = 4
@@ -82,6 +84,8 @@ def run(project_root, options: RunOptions) -> dict:
         interrupted = True
         LIVE.stop_all()
         options.progress.interrupted(project_root)
+    except (ContractError, OSError) as exc:  # a file between the steps (state, a task, a log) is unusable
+        raise driver.unusable_file_error(exc) from None
     finally:
         signal.signal(signal.SIGTERM, previous)
     if output is None:  # interrupted before the first step answered
@@ -120,7 +124,7 @@ def _make_preflight(project_root) -> None:
     cdir = driver.CampaignDir(project_root)
     log = cdir.dir / PREFLIGHT_LOG
     log.parent.mkdir(parents=True, exist_ok=True)
-    with open(log, "wb") as out:
+    with open_log(cdir, log, truncate=True) as out:
         subprocess.run([sys.executable, str(PREFLIGHT_SCRIPT), "--project-root", str(cdir.root)],
                        stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT, check=False)
 
@@ -142,7 +146,8 @@ def _dispatcher(name):
 def _worker_timeout(project_root, options) -> float:
     """--worker-timeout, or the campaign's worker_timeout_minutes; never longer than the latter, after
     which the step would discard a late result."""
-    campaign, issues = validation.load_and_validate("campaign", driver.CampaignDir(project_root).root / CAMPAIGN_FILE)
+    cdir = driver.CampaignDir(project_root)
+    campaign, issues = cdir.load("campaign", cdir.root / CAMPAIGN_FILE)
     limit = None
     if campaign is not None and not issues:
         campaign = apply_defaults(campaign)
@@ -194,7 +199,5 @@ def _dispatch_one(worker, job) -> str:
 
 def _failed(job) -> bool:
     """Whether the attempt gave no result (the result file says status failed)."""
-    try:
-        return json.loads(job.result_path.read_text(encoding="utf-8")).get("status") == "failed"
-    except (OSError, ValueError, AttributeError):
-        return False
+    document, _ = load_document(job.result_path, str(job.result_path), "json", max_bytes("ideation-result"))
+    return isinstance(document, dict) and document.get("status") == "failed"

@@ -17,6 +17,10 @@ from ..contract.campaign import canonical_json
 from ..contract.issues import ContractError, Issue
 from ..contract.locks import FileLock
 from ..contract.paths import METAOPT_DIR_NAME
+from ..contract.regular_files import (FileRefused, append_regular, check_regular_or_missing, read_tail,
+                                      resolved_inside)
+
+JOURNAL_TAIL_BYTES = 64 * 1024
 
 
 class CampaignDir:
@@ -44,11 +48,30 @@ class CampaignDir:
 
     # -- state ------------------------------------------------------------------------------------
     def has_state(self) -> bool:
-        return self.state_path.exists()
+        return os.path.lexists(self.state_path)  # a dangling link is a state that cannot be read, not none
 
     def read_state(self) -> dict:
         """The validated state; raises ContractError naming every problem."""
-        return validation.load_valid("state", self.state_path, label=self.rel(self.state_path))
+        return self.load_valid("state", self.state_path)
+
+    def load(self, kind, path, context=None):
+        """(document or None, issues) of a file of the campaign, read by the file rules (inside the project)."""
+        return validation.load_and_validate(kind, path, label=self.rel(path), context=context, within=self.root)
+
+    def load_valid(self, kind, path, context=None):
+        """The document of a file of the campaign if it is valid; raises ContractError otherwise."""
+        return validation.load_valid(kind, path, label=self.rel(path), context=context, within=self.root)
+
+    def check_layout(self) -> None:
+        """Refuse a .ml-metaopt that is not a directory of this project, before anything is written in it."""
+        if os.path.lexists(self.dir):
+            try:
+                real = resolved_inside(self.dir, self.root, METAOPT_DIR_NAME)
+            except FileRefused as exc:
+                raise ContractError([exc.issue]) from None
+            if not real.is_dir():
+                raise ContractError([Issue(METAOPT_DIR_NAME, (), "file.not_directory", "the path is not a directory",
+                                           "the campaign's directory", f"move {METAOPT_DIR_NAME} aside")])
 
     def write_state(self, state, validated=False) -> None:
         """Write the state atomically; validates it first unless the caller just did (engine output)."""
@@ -61,27 +84,28 @@ class CampaignDir:
     # -- journal ----------------------------------------------------------------------------------
     def append_journal(self, entry) -> None:
         line = json.dumps(entry, sort_keys=True, allow_nan=False) + "\n"
-        with open(self.journal_path, "a", encoding="utf-8") as handle:
-            handle.write(line)
-            handle.flush()
-            os.fsync(handle.fileno())
+        try:
+            append_regular(self.journal_path, self.rel(self.journal_path), line.encode("utf-8"), within=self.root)
+        except FileRefused as exc:
+            raise ContractError([exc.issue]) from None
 
     def check_journal_writable(self) -> None:
         """Fail before any state write when the journal could not take the entry afterwards."""
         path = self.journal_path
-        if (path.exists() and not path.is_file()) or not os.access(path if path.exists() else self.dir, os.W_OK):
+        try:
+            check_regular_or_missing(path, self.rel(path), within=self.root)
+        except FileRefused as exc:
+            raise ContractError([exc.issue]) from None
+        if not os.access(path if path.exists() else self.dir, os.W_OK):
             raise OSError(errno.EACCES, "not a writable file", str(path))
 
     def journal_tail(self, count) -> list:
         """The last `count` journal entries (reads only the end of the file)."""
         try:
-            with open(self.journal_path, "rb") as handle:
-                handle.seek(0, os.SEEK_END)
-                size = handle.tell()
-                handle.seek(max(0, size - 64 * 1024))
-                lines = handle.read().decode("utf-8", "replace").splitlines()
-        except OSError:  # missing or unreadable: the status view shows no recent steps
+            data = read_tail(self.journal_path, self.rel(self.journal_path), JOURNAL_TAIL_BYTES, within=self.root)
+        except FileRefused:  # unusable: the status view shows no recent steps
             return []
+        lines = data.decode("utf-8", "replace").splitlines()
         entries = []
         for line in lines[-count:]:
             try:
@@ -95,12 +119,18 @@ class CampaignDir:
         """Absolute path of a project-relative path; refuses anything outside .ml-metaopt/."""
         candidate = (self.root / rel).resolve()
         if self.dir != candidate and self.dir not in candidate.parents:
-            raise ContractError([Issue(str(rel), (), "path.outside_metaopt", "path leaves .ml-metaopt/",
-                                       "a path under .ml-metaopt/", "report this as a bug")])
+            raise ContractError([Issue(str(rel), (), "path.outside_metaopt", "the path leads outside .ml-metaopt/",
+                                       "a path under .ml-metaopt/", "replace any link on the way with a real "
+                                       "directory or file of the project")])
         return candidate
 
     def rel(self, path) -> str:
-        return Path(path).resolve().relative_to(self.root).as_posix()
+        """The project-relative name of a path, as the user sees it (links are not followed)."""
+        path = Path(os.path.abspath(path))
+        try:
+            return path.relative_to(self.root).as_posix()
+        except ValueError:
+            return str(path)
 
     def write_spec(self, rel, document) -> None:
         write_json_atomic(self.path(rel), document)

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import json
 
+from ..contract.bounds import max_bytes
+from ..contract.regular_files import FileRefused, read_regular
 from ..contract.strict_schemas import from_strict, strict_path
 from .cli import find_executable, run_cli
 from .jobs import WorkerJob, model_for, settle_cli_run
@@ -39,7 +41,10 @@ def dispatch(job: WorkerJob) -> str:
     if run.timed_out or not last_message.exists():
         failure = turn_failure(run.stdout) or f"codex exited {run.exit_code} without a final message: {_tail(run.stderr)}"
         return settle_cli_run(job, NAME, run, failure)
-    text = last_message.read_text(encoding="utf-8", errors="replace")
+    try:
+        text = read_regular(last_message, str(last_message), max_bytes("worker-message")).decode("utf-8", "replace")
+    except FileRefused as exc:
+        return settle_cli_run(job, NAME, run, f"codex's final message is unusable: {exc.issue.problem}")
     try:
         document = json.loads(text)
     except ValueError:

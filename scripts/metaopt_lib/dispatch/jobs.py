@@ -39,7 +39,7 @@ class WorkerJob:
 
     def task(self) -> dict:
         """The task document, checked against its contract (a dispatcher reads only valid tasks)."""
-        return validation.load_valid("worker-task", self.task_path)
+        return validation.load_valid("worker-task", self.task_path, within=self.project_root)
 
     def write_result(self, document: dict) -> None:
         write_json_atomic(self.result_path, document)

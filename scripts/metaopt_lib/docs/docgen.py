@@ -6,6 +6,7 @@ import json
 import yaml
 
 from ..contract import machine, schemas
+from ..contract.bounds import READ_BOUNDS
 from ..contract.conventions import EXIT_CODES
 from ..contract.paths import REFERENCES_DIR, SKILL_ROOT
 from ..contract.rules import RULES
@@ -92,6 +93,14 @@ def validation_rules() -> str:
     return _table(("rule", "what it protects"), [(f"`{rule}`", text) for rule, text in sorted(RULES.items())])
 
 
+def size_bounds() -> str:
+    def size(n):
+        return f"{n // (1024 * 1024)} MiB" if n >= 1024 * 1024 else f"{n // 1024} KiB"
+
+    return _table(("file", "at most", "why"), [(f"`{kind}`", size(b.max_bytes), b.reason)
+                                               for kind, b in READ_BOUNDS.items()])
+
+
 def hash_vectors() -> str:
     vectors = json.loads(HASH_VECTORS_FILE.read_text(encoding="utf-8"))["vectors"]
     blocks = []
@@ -168,6 +177,7 @@ BLOCKS = {
     "fields-sweep-config": sweep_config_fields,
     "hash-vectors": hash_vectors,
     "validation-rules": validation_rules,
+    "size-bounds": size_bounds,
     "directive-payloads": directive_payloads,
     "executor-results": executor_results,
     "worker-registry": worker_registry,

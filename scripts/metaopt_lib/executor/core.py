@@ -3,6 +3,7 @@ result it already has), and write a schema-valid executor result atomically."""
 from __future__ import annotations
 
 import importlib
+import os
 from pathlib import Path
 
 from ..contract import validation
@@ -32,7 +33,7 @@ class DirectiveRefused(Exception):
 
 
 def load_directive(path, ctx: ExecContext) -> dict:
-    document, issues = validation.load_and_validate("directive", path)
+    document, issues = validation.load_and_validate("directive", path, within=ctx.project_root)
     if issues:
         raise DirectiveRefused("directive-invalid", f"{path}: the directive breaks its contract; nothing was run",
                                issues)
@@ -54,9 +55,9 @@ def recorded_result(directive: dict, ctx: ExecContext) -> dict | None:
     if directive["type"] in ALWAYS_RERUN:
         return None
     path = ctx.project_root / directive["result_path"]
-    if not path.exists():
+    if not os.path.lexists(path):
         return None
-    document, issues = validation.load_and_validate("executor-result", path)
+    document, issues = validation.load_and_validate("executor-result", path, within=ctx.project_root)
     if issues or document["directive_id"] != directive["directive_id"] or document["type"] != directive["type"]:
         return None
     return document

@@ -2,9 +2,11 @@
 (and by the detached local runner), so every read is validated by its schema like any other input."""
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from ..contract.atomic_io import write_json_atomic
+from ..contract.bounds import max_bytes
 from ..contract.issues import ContractError, Issue, sort_issues
 from ..contract.loaders import load_document
 from ..contract.locks import FileLock
@@ -19,15 +21,16 @@ class RecordError(Exception):
         super().__init__(self.issues[0].message if self.issues else "invalid record")
 
 
-def read_record(path, schema_name: str, fix: str | None = None) -> dict | None:
+def read_record(path, schema_name: str, fix: str | None = None, within=None) -> dict | None:
     """The validated record at `path`, or None when the file does not exist.
 
     Raises RecordError when it exists but cannot be used; `fix` (if given) is appended to every issue
-    so the user learns how to recover (e.g. which teardown to run)."""
+    so the user learns how to recover (e.g. which teardown to run). `within`: the project the record
+    belongs to (the file rules of contract/regular_files.py)."""
     path = Path(path)
-    if not path.exists():
+    if not os.path.lexists(path):
         return None
-    document, issues = load_document(path, str(path), "json")
+    document, issues = load_document(path, str(path), "json", max_bytes("executor-record"), within)
     if document is not None and not issues:
         issues = schema_issues(schema_name, document, str(path))
     if issues:

@@ -173,7 +173,7 @@ def run(project_root, *, importable=None, executor_exists=None, version_info=Non
     environ = os.environ if environ is None else environ
     home = Path(home if home is not None else os.path.expanduser("~"))
     root = Path(project_root)
-    document, issues = validation.load_and_validate("campaign", root / CAMPAIGN_FILE, label=CAMPAIGN_FILE)
+    document, issues = validation.load_and_validate("campaign", root / CAMPAIGN_FILE, label=CAMPAIGN_FILE, within=root)
     valid = document is not None and not issues
     backend = campaign_lib.apply_defaults(document)["compute"]["backend"] if valid else None
     secrets = secret_values(environ)

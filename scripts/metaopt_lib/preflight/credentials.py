@@ -4,6 +4,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from ..contract.bounds import max_bytes
+from ..contract.regular_files import FileRefused, read_regular
 from .results import fail as _fail, passed as _pass
 
 
@@ -12,8 +14,8 @@ def check_wandb_api_key(environ, home):
         return _pass("wandb-api-key", "W&B API key present (WANDB_API_KEY)")
     netrc = Path(environ.get("NETRC") or home / ".netrc")
     try:
-        text = netrc.read_text(encoding="utf-8", errors="replace")
-    except OSError:
+        text = read_regular(netrc, str(netrc), max_bytes("small-text")).decode("utf-8", "replace")
+    except FileRefused:  # missing, or not a file one can read (a FIFO must not hang the preflight)
         text = ""
     if re.search(r"(?m)\bmachine\s+api\.wandb\.ai\b", text):
         return _pass("wandb-api-key", "W&B API key present (netrc entry for api.wandb.ai)")

@@ -33,7 +33,7 @@ def _recovery_hint(path: Path, identity: str) -> str:
 def load(ctx: ExecContext, identity: str) -> dict | None:
     """The validated record, or None when this identity was never launched here. Raises RecordError."""
     path = record_path(ctx, identity)
-    return read_record(path, RECORD_SCHEMA, _recovery_hint(path, identity))
+    return read_record(path, RECORD_SCHEMA, _recovery_hint(path, identity), ctx.project_root)
 
 
 def save(ctx: ExecContext, record: dict) -> None:

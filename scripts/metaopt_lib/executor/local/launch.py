@@ -6,6 +6,8 @@ import time
 import zlib
 
 from ...contract.paths import SKILL_ROOT
+from ...contract.regular_files import FileRefused, open_append
+from ..records import RecordError
 from .processes import SWEEP_MARKER
 from .sweep import SweepFiles, runner_alive
 
@@ -31,7 +33,11 @@ def start_runner(files: SweepFiles, spec: dict, env) -> bool:
     env = dict(env)
     env[SWEEP_MARKER] = str(files.root)
     argv = [spec["interpreter"], str(EXECUTOR_SCRIPT), "local-runner", "--sweep-dir", str(files.root)]
-    with open(files.runner_log, "ab") as log:
+    try:
+        log = open_append(files.runner_log, str(files.runner_log), files.project_root)
+    except FileRefused as exc:
+        raise RecordError([exc.issue]) from None
+    with log:
         process = subprocess.Popen(argv, cwd=files.root, env=env, stdin=subprocess.DEVNULL, stdout=log,
                                    stderr=subprocess.STDOUT, start_new_session=True)
     deadline = time.monotonic() + RUNNER_READY_SECONDS

@@ -2,6 +2,8 @@
 from two clocks, and the budget stop."""
 from __future__ import annotations
 
+from ...contract.bounds import max_bytes
+from ...contract.regular_files import FileRefused, read_regular
 from ..failure_details import failure_details
 from ..outcome import ExecError, Outcome, campaign_spend_after, parse_timestamp, timestamp
 from ..records import RecordError
@@ -17,8 +19,9 @@ STATUS_FOR_STOP = {"canceled": "canceled", "failed": "failed"}
 
 def _stop_moment(files: SweepFiles):
     try:
-        return parse_timestamp(files.stop_request.read_text(encoding="utf-8").strip())
-    except (OSError, ValueError):
+        data = read_regular(files.stop_request, str(files.stop_request), max_bytes("small-text"), files.project_root)
+        return parse_timestamp(data.decode("utf-8").strip())
+    except (FileRefused, ValueError):
         return None
 
 

@@ -61,11 +61,11 @@ def _teardown_hint(files: SweepFiles) -> str:
 
 
 def read_spec(files: SweepFiles) -> dict | None:
-    return read_record(files.spec, SPEC_SCHEMA, _teardown_hint(files))
+    return read_record(files.spec, SPEC_SCHEMA, _teardown_hint(files), files.project_root)
 
 
 def read_status(files: SweepFiles) -> dict | None:
-    return read_record(files.status, STATUS_SCHEMA, _teardown_hint(files))
+    return read_record(files.status, STATUS_SCHEMA, _teardown_hint(files), files.project_root)
 
 
 def runner_alive(files: SweepFiles) -> bool:
