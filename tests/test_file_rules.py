@@ -79,11 +79,15 @@ class Reader(Scratch):
         self.assertEqual(self.refused(lambda: read_regular(self.root / "no", "no", 10)), "file.missing")
         self.assertEqual(read_tail(self.root / "no", "no", 10), b"")
 
-    def test_appends_never_follow_a_link_nor_block_on_a_fifo(self):
-        link = self.root / "journal"
-        link.symlink_to(self.root / "elsewhere")
-        self.assertEqual(self.refused(lambda: append_regular(link, "journal", b"x\n")), "file.not_regular")
-        self.assertFalse((self.root / "elsewhere").exists())
+    def test_appends_follow_a_link_only_inside_the_project_and_never_block_on_a_fifo(self):
+        (self.root / "journal").symlink_to(self.root / "real-journal")
+        append_regular(self.root / "journal", "journal", b"x\n", within=self.root)
+        self.assertEqual((self.root / "real-journal").read_bytes(), b"x\n")
+        self.assertTrue((self.root / "journal").is_symlink(), "the link is kept")
+        (self.root / "out").symlink_to(self.base / "elsewhere")
+        self.assertEqual(self.refused(lambda: append_regular(self.root / "out", "out", b"x\n", within=self.root)),
+                         "file.outside_project")
+        self.assertFalse((self.base / "elsewhere").exists())
         os.mkfifo(self.root / "log")
         self.assertEqual(self.refused(lambda: open_append(self.root / "log", "log")), "file.not_regular")
         append_regular(self.root / "new", "new", b"a\n")
@@ -95,6 +99,11 @@ class Reader(Scratch):
         with self.assertRaises(OSError):
             FileLock(self.root / "lock").acquire()
         self.assertFalse((self.base / "lock-target").exists())
+
+    def test_an_existing_file_is_locked_through_a_link_to_it(self):
+        (self.root / "directive.json").write_text("{}")
+        (self.root / "link.json").symlink_to(self.root / "directive.json")
+        FileLock(self.root / "link.json", create=False).acquire().release()
 
 
 class Bounds(Scratch):

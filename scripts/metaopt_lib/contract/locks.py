@@ -28,10 +28,11 @@ class FileLock:
     def acquire(self, wait: bool = False) -> "FileLock":
         if self._create:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-        flags = os.O_RDWR | os.O_CREAT if self._create else os.O_RDONLY
-        # Never through a link (a lock file is always the skill's own) nor blocking on a FIFO put in its place.
-        flags |= os.O_NOFOLLOW | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0)
-        fd = os.open(self.path, flags, 0o644)
+        if self._create:  # the skill's own lock file: never created through a link
+            path, flags = self.path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW
+        else:  # a file a reader already checked (a directive), perhaps through a link inside the project
+            path, flags = os.path.realpath(self.path), os.O_RDONLY
+        fd = os.open(path, flags | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0), 0o644)  # a FIFO must not block
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
         except OSError as exc:

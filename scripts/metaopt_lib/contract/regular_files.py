@@ -60,6 +60,19 @@ def read_regular(path, label, max_bytes: int, within=None) -> bytes:
         return data
 
 
+def read_at(path, label, offset: int, size: int, within=None) -> bytes:
+    """Up to `size` bytes of a regular file from `offset` (a file another process appends to); b""
+    when it is missing. Raises FileRefused otherwise."""
+    try:
+        with _opened(path, label, within) as (fd, _):
+            os.lseek(fd, offset, os.SEEK_SET)
+            return os.read(fd, size)
+    except FileRefused as exc:
+        if exc.issue.rule == "file.missing":
+            return b""
+        raise
+
+
 def read_tail(path, label, max_bytes: int, within=None) -> bytes:
     """The last max_bytes of a regular file; b"" when it is missing. Raises FileRefused otherwise."""
     try:
@@ -106,12 +119,14 @@ def check_regular_or_missing(path, label, within=None) -> None:
 
 
 def open_append(path, label, within=None, truncate=False):
-    """A binary file object appending to a regular file (created when missing), opened without
-    following a link or blocking on a FIFO: for logs a child process writes to. Raises FileRefused."""
-    check_regular_or_missing(path, label, within)
+    """A binary file object appending to a regular file (created when missing), never blocking on a
+    FIFO: for the journal and the logs child processes write to. A link is followed only as far as
+    the rules allow (inside `within`). Raises FileRefused."""
+    real = resolved_inside(path, within, label)
+    check_regular_or_missing(real, label)
     flags = _APPEND_FLAGS | (os.O_TRUNC if truncate else 0)
     try:
-        fd = os.open(path, flags, 0o666)
+        fd = os.open(real, flags, 0o666)
     except OSError as exc:
         raise FileRefused(_os_issue(label, exc)) from None
     try:

@@ -2,6 +2,7 @@
 output (one action, small and independent of the campaign's history) and the status view."""
 from __future__ import annotations
 
+import os
 import sys
 
 from ..contract import machine
@@ -37,7 +38,7 @@ def next_move(campaign_dir, state, envelope) -> dict:
     A `wait` move carries `until` (None: until a pending result lands); a `run_executor` move the
     record; `dispatch_workers` the task records. Every task without a result is (re)dispatched: a task
     dispatched twice writes the same result file, so a host that lost its place simply dispatches again."""
-    missing = [r for r in state["pending"] if not campaign_dir.path(r["result_path"]).exists()]
+    missing = [r for r in state["pending"] if not os.path.lexists(campaign_dir.path(r["result_path"]))]
     executor = [r for r in missing if r["kind"] == "directive" and r["name"] in machine.EXECUTOR_DIRECTIVES]
     if executor:
         return {"kind": "run_executor", "record": executor[0]}

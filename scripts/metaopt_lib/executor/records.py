@@ -31,7 +31,7 @@ def read_record(path, schema_name: str, fix: str | None = None, within=None) -> 
     if not os.path.lexists(path):
         return None
     document, issues = load_document(path, str(path), "json", max_bytes("executor-record"), within)
-    if document is not None and not issues:
+    if not issues:  # a document that is JSON null is no record either: the schema says so
         issues = schema_issues(schema_name, document, str(path))
     if issues:
         if fix:

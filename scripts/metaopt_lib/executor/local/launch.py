@@ -9,7 +9,7 @@ from ...contract.paths import SKILL_ROOT
 from ...contract.regular_files import FileRefused, open_append
 from ..records import RecordError
 from .processes import SWEEP_MARKER
-from .sweep import SweepFiles, runner_alive
+from .sweep import SweepFiles, read_status, runner_alive
 
 EXECUTOR_SCRIPT = SKILL_ROOT / "scripts" / "skypilot_wandb_worker.py"
 RUNNER_READY_SECONDS = 20.0
@@ -42,9 +42,18 @@ def start_runner(files: SweepFiles, spec: dict, env) -> bool:
                                    stderr=subprocess.STDOUT, start_new_session=True)
     deadline = time.monotonic() + RUNNER_READY_SECONDS
     while time.monotonic() < deadline:
-        if files.status.exists() and runner_alive(files):
+        if _status_of(files, process.pid) and runner_alive(files):
             return True
         if process.poll() is not None:
             return runner_alive(files)
         time.sleep(0.05)
     return runner_alive(files)
+
+
+def _status_of(files: SweepFiles, pid: int) -> bool:
+    """Whether status.json was written by the runner of this pid (a dead runner's file does not count)."""
+    try:
+        status = read_status(files)
+    except RecordError:
+        return False
+    return status is not None and status["runner_pid"] == pid
