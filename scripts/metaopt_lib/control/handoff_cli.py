@@ -8,6 +8,7 @@ import sys
 
 from ..contract import machine, validation
 from ..contract.conventions import EXIT_INVALID, EXIT_OK
+from ..contract.issues import ContractError
 from ..handoffs import HANDOFFS
 from . import driver
 from .state_store import CampaignDir
@@ -29,13 +30,13 @@ def main(agent, argv=None, out=None) -> int:
     try:
         state = driver.read_state(cdir)
         _check_position(state, agent, opts.phase)
+        campaign, campaign_issues = driver.load_campaign(cdir)
+        inputs = driver.gather_inputs(cdir, state, campaign_issues, driver.now_utc())
+        envelope = cdir.redactor.document(HANDOFFS[agent](state, campaign, inputs))
+    except (ContractError, OSError) as exc:  # an input file the envelope needs is unusable (a trial table...)
+        return _refused(driver.unusable_file_error(exc), out)
     except driver.StepError as exc:
-        out.write(json.dumps(exc.report, indent=2) + "\n")
-        print(exc.report["error"]["message"], file=sys.stderr)
-        return EXIT_INVALID
-    campaign, campaign_issues = driver.load_campaign(cdir)
-    inputs = driver.gather_inputs(cdir, state, campaign_issues, driver.now_utc())
-    envelope = HANDOFFS[agent](state, campaign, inputs)
+        return _refused(exc, out)
     issues = validation.validate_document("handoff-envelope", envelope, "envelope", validation.Context(state=state))
     cdir.write_preview(envelope, inputs.now)
     out.write(json.dumps(envelope, indent=2) + "\n")
@@ -43,6 +44,12 @@ def main(agent, argv=None, out=None) -> int:
     for issue in bad_inputs:
         print(issue.message, file=sys.stderr)
     return EXIT_INVALID if bad_inputs else EXIT_OK
+
+
+def _refused(exc, out) -> int:
+    out.write(json.dumps(exc.report, indent=2) + "\n")
+    print(exc.report["error"]["message"], file=sys.stderr)
+    return EXIT_INVALID
 
 
 def _check_position(state, agent, phase):
