@@ -8,7 +8,9 @@ Reads DIR/ml_metaopt_campaign.yaml, runs every check (the campaign validates, Py
 runtime packages, the training program exists, the smoke test command splits, the executor is
 installed, and what the campaign's compute.backend needs), writes
 DIR/.ml-metaopt/preflight-readiness.json atomically and prints it. Never runs the training program,
-installs anything or logs in; a key is recorded as present or missing, never its value.
+installs anything or logs in; a key is recorded as present or missing, never its value. A field of
+the campaign that holds a secret is a warning (check campaign-secrets, and one line on stderr naming
+its JSON path and the fix), never a failure.
 
 When the campaign cannot be identified (missing, unparsable, or without its identity fields) or the
 artifact cannot be written, nothing is written and a JSON report {artifact: null, error, checks}
@@ -74,6 +76,8 @@ def main(argv=None, out=None) -> int:
                             f"({IMPORT_ERROR.name or IMPORT_ERROR}).",
                             "python3 -m pip install -r <skill>/requirements.txt, then run the preflight again.")
     outcome = preflight.run(root)
+    for warning in outcome.warnings:
+        print(f"preflight.py: warning: {warning}", file=sys.stderr)
     if outcome.artifact is None:
         _print(out, outcome.report())
         print(f"preflight.py: {outcome.error['message']}", file=sys.stderr)

@@ -16,7 +16,8 @@ local backend answers as soon as its runner has finished); --wait-limit lowers t
 One executor at a time carries out a directive: a second run of the same one waits for the first.
 
 Prints one JSON document on stdout (the executor result, the dry-run plan, or why the directive was
-refused); diagnostics go to stderr.
+refused); diagnostics go to stderr. Both, and every file it writes, show secrets as [REDACTED]
+(references/secrets.md); a smoke test or sweep still runs with the campaign's real values.
 
 Exit codes: 0 done (status ok), 1 failed (the result or report says why), 2 usage error.
 """
@@ -30,6 +31,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from metaopt_lib.contract.campaign_secrets import project_redactor  # noqa: E402
 from metaopt_lib.contract.conventions import EXIT_INVALID, EXIT_USAGE  # noqa: E402
 from metaopt_lib.executor import core  # noqa: E402
 from metaopt_lib.executor.outcome import ExecContext  # noqa: E402
@@ -72,6 +74,11 @@ def main(argv=None, out=None) -> int:
     parser = build_parser()
     opts = parser.parse_args(argv)
     if opts.command == "local-runner":
+        from metaopt_lib.executor.local.sweep import SweepFiles
+        from metaopt_lib.executor.redacted_output import redact_standard_streams
+
+        # Before the runner's modules are imported: their loggers keep the stream they find then.
+        redact_standard_streams(project_redactor(SweepFiles(Path(opts.sweep_dir)).project_root, os.environ))
         from metaopt_lib.executor.local.runner import run_runner
 
         code = run_runner(Path(opts.sweep_dir))
@@ -84,13 +91,15 @@ def main(argv=None, out=None) -> int:
     if not root.is_dir():
         parser.error(f"--project-root: not a directory: {opts.project_root}")
     ctx = ExecContext(root.resolve(), wait_limit=opts.wait_limit)
+    redactor = project_redactor(ctx.project_root, ctx.env)
     try:
         code, document = core.run(opts.directive, ctx, dry_run=opts.dry_run)
     except core.DirectiveRefused as exc:
         document, code = exc.report(), EXIT_INVALID
-        print(f"skypilot_wandb_worker.py: {exc.message}", file=sys.stderr)
+        print(redactor.text(f"skypilot_wandb_worker.py: {exc.message}"), file=sys.stderr)
         for issue in exc.issues:
-            print(f"  {issue.message}", file=sys.stderr)
+            print(redactor.text(f"  {issue.message}"), file=sys.stderr)
+    document = redactor.document(document)
     out.write(json.dumps(document, indent=2, sort_keys=True) + "\n")
     if document.get("error"):
         print(f"skypilot_wandb_worker.py: {document['error'].get('code')}: {document['error'].get('message')}",

@@ -11,7 +11,9 @@ preflight-readiness.json, workers.yaml, *.<kind>.json, fixtures/<kind>/...) when
 the current state.
 
 Prints one JSON report on stdout: {"file", "kind", "valid", "errors": [{path, rule, message,
-expected, fix}]}, errors sorted by JSON path.
+expected, fix}], "warnings": [...]}, errors sorted by JSON path. A warning does not make a document
+invalid: a campaign field that holds a secret (rule secret-in-campaign; the message names the JSON path
+and how to pass it through the environment, never the value).
 
 Exit codes: 0 valid, 1 invalid (or a context file is invalid), 2 usage error.
 """
@@ -19,12 +21,14 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from metaopt_lib.contract import validation  # noqa: E402
+from metaopt_lib.contract.campaign_secrets import campaign_secret_warnings, redactor_for  # noqa: E402
 from metaopt_lib.contract.conventions import EXIT_INVALID, EXIT_OK, EXIT_USAGE  # noqa: E402
 
 
@@ -68,11 +72,16 @@ def _context(opts, out):
                               proposal_ids=ctx.proposal_ids, state=state)
 
 
-def _report(out, path, kind, issues):
-    report = {"file": str(path), "kind": kind, "valid": not issues, "errors": [i.as_dict() for i in issues]}
+def _report(out, path, kind, issues, warnings=(), redactor=None):
+    """Print the report; a message that quotes a secret of the file shows it [REDACTED]."""
+    redactor = redactor or redactor_for(None, os.environ)
+    report = redactor.document({"file": str(path), "kind": kind, "valid": not issues,
+                                "errors": [i.as_dict() for i in issues], "warnings": [w.as_dict() for w in warnings]})
     out.write(json.dumps(report, indent=2) + "\n")
-    for issue in issues:
-        print(issue.message, file=sys.stderr)
+    for issue in report["errors"]:
+        print(issue["message"], file=sys.stderr)
+    for warning in report["warnings"]:
+        print(f"warning: {warning['message']}", file=sys.stderr)
 
 
 def main(argv=None, out=None) -> int:
@@ -91,8 +100,10 @@ def main(argv=None, out=None) -> int:
     context = _context(opts, out)
     if context is None:
         return EXIT_INVALID
-    _, issues = validation.load_and_validate(kind, path, context=context)
-    _report(out, path, kind, issues)
+    document, issues = validation.load_and_validate(kind, path, context=context)
+    campaign = document if kind == "campaign" and isinstance(document, dict) else None
+    warnings = campaign_secret_warnings(campaign, str(path)) if campaign else []
+    _report(out, path, kind, issues, warnings, redactor_for(campaign, os.environ))
     return EXIT_OK if not issues else EXIT_INVALID
 
 

@@ -7,7 +7,9 @@ import time
 import unittest
 
 import support
-from metaopt_lib.contract.redaction import REDACTED, Redactor, looks_secret, redact, secret_values
+from metaopt_lib.contract.campaign_secrets import (campaign_secret_values, command_secrets, command_words,
+                                                   redactor_for)
+from metaopt_lib.contract.redaction import REDACTED, Redactor, looks_secret, redact, redact_prefix, secret_values
 
 WANDB_LEGACY = "0123456789abcdef0123456789abcdef01234567"
 # The shape W&B issues since wandb 0.22.3 (86 characters); made-up characters.
@@ -96,6 +98,17 @@ class RedactShapesTest(unittest.TestCase):
     def test_plain_numbers_under_secret_looking_names_stay_readable(self):
         self.check("max_tokens: 512, key_size=0.5", "max_tokens: 512, key_size=0.5")
 
+    def test_a_json_path_in_a_message_is_not_an_assignment(self):
+        for text in ("state.json: $.unexpected_key: unknown key 'unexpected_key'",
+                     "$.proposals[0].api_key: got string"):
+            with self.subTest(text=text):
+                self.check(text, text)
+        self.check("config.api_key: abc", f"config.api_key: {REDACTED}")
+
+    def test_an_unset_value_under_a_secret_looking_name_stays_readable(self):
+        text = '{"HF_TOKEN": null, "api_key": None, "use_auth": true}'
+        self.check(text, text)
+
     def test_authorization_headers_keep_the_scheme_and_hide_the_credential(self):
         self.check("Authorization: Bearer abc.def-ghi", f"Authorization: Bearer {REDACTED}")
         self.check('curl -H "Authorization: Basic dXNlcjpwYXNz" url', f'curl -H "Authorization: Basic {REDACTED}" url')
@@ -104,6 +117,99 @@ class RedactShapesTest(unittest.TestCase):
 
     def test_credentials_inside_a_url(self):
         self.check("index https://user:t0ken@pypi.example/simple", f"index https://user:{REDACTED}@pypi.example/simple")
+
+
+class RedactFlagsTest(unittest.TestCase):
+    """The value passed to a secret-named command-line flag, in a command line or an argv shown as a list."""
+
+    def check(self, text, expected):
+        self.assertEqual(redact(text, []), expected)
+
+    def test_the_value_after_a_secret_named_flag_is_hidden(self):
+        cases = {"train.py --api-key abc123xyz --lr 0.1": f"train.py --api-key {REDACTED} --lr 0.1",
+                 "--token tok-1 --password 'two words'": f"--token {REDACTED} --password {REDACTED}",
+                 "-auth-secret hush": f"-auth-secret {REDACTED}",
+                 "argv ['t.py', '--api-key', 'flagvalue']": f"argv ['t.py', '--api-key', '{REDACTED}']",
+                 '["--hf-token", "hub-value", "--epochs", "3"]': f'["--hf-token", "{REDACTED}", "--epochs", "3"]'}
+        for text, expected in cases.items():
+            with self.subTest(text=text):
+                self.check(text, expected)
+
+    def test_other_flags_numbers_the_next_flag_and_hyphenated_words_are_kept(self):
+        for text in ("train.py --lr 0.1 --name run-7", "--max-tokens 512", "--api-key --verbose",
+                     "re-auth now", "--tokens=64"):
+            with self.subTest(text=text):
+                self.check(text, text)
+
+
+class ReferencesAndTwiceTest(unittest.TestCase):
+    def test_a_reference_to_a_variable_is_not_a_secret(self):
+        for text in ("--api-key $WANDB_API_KEY", 'HF_TOKEN="${HF_TOKEN}"', "--token ${envvar:MY_TOKEN}",
+                     "password: $DB_PASSWORD"):
+            with self.subTest(text=text):
+                self.assertEqual(redact(text, []), text)
+
+    def test_redacting_twice_changes_nothing(self):
+        texts = ["api_key: abc123 password='x y' --token t0k", "Authorization: Bearer abc.def",
+                 f'{{"hf_token": "hub-secret-1", "k": "{WANDB_LEGACY}"}}', "https://u:pw@host/x",
+                 "env HF_TOKEN=hub-secret-1 run --secret-file=/a/b"]
+        for text in texts:
+            with self.subTest(text=text):
+                once = redact(text, ["hub-secret-1"])
+                self.assertNotEqual(once, text)
+                self.assertEqual(redact(once, ["hub-secret-1"]), once)
+
+
+class RedactPrefixTest(unittest.TestCase):
+    def test_the_text_used_up_runs_to_the_end_of_a_secret_that_crosses_the_limit(self):
+        secret = "crossing-secret-value"
+        text = "ab " + secret + " rest"
+        shown, used = redact_prefix(text, [secret], 5)
+        self.assertEqual((shown, text[used:]), ("ab " + REDACTED, " rest"))
+        self.assertEqual(redact_prefix(text, [secret], 2), ("ab", 2))
+
+
+class CampaignSecretsTest(unittest.TestCase):
+    """Which values of a campaign file are secrets (references/secrets.md)."""
+
+    def test_strings_under_a_secret_named_key_at_any_depth_but_a_distribution(self):
+        campaign = {"search_space": {"hf_token": {"distribution": "constant", "value": "hub-value-1"},
+                                     "auth": {"parameters": {"inner": {"values": ["deep-value-1", "deep-value-2"]}}},
+                                     "lr": {"values": ["plain-value-1"]}}}
+        self.assertEqual(sorted(campaign_secret_values(campaign)), ["deep-value-1", "deep-value-2", "hub-value-1"])
+
+    def test_inline_assignments_and_flag_values_in_command_strings(self):
+        campaign = {"project": {"smoke_test_command": "MY_SECRET_TOKEN=inline-1234 python3 t.py --api-key flag-1234 "
+                                                      "--password='pass 1234' && echo HF_TOKEN=short; ls"}}
+        self.assertEqual(sorted(campaign_secret_values(campaign)), ["flag-1234", "inline-1234", "pass 1234"])
+
+    def test_flag_values_in_command_lists_item_by_item(self):
+        campaign = {"project": {"command": ["${env}", "CMD_TOKEN=listed-1234", "${interpreter}", "${program}",
+                                            "--api-key", "listed-5678", "--auth-token=listed-9012", "${args}"]}}
+        self.assertEqual(sorted(campaign_secret_values(campaign)), ["listed-1234", "listed-5678", "listed-9012"])
+
+    def test_a_reference_stands_for_the_value_in_the_environment(self):
+        campaign = {"project": {"command": ["--api-key", "${envvar:KEY_SOURCE}"],
+                                "smoke_test_command": 'run --token "$TOKEN_SOURCE" --secret ${UNSET_ONE}'}}
+        env = {"KEY_SOURCE": "from-env-1234", "TOKEN_SOURCE": "from-env-5678"}
+        self.assertEqual(sorted(campaign_secret_values(campaign, env)), ["from-env-1234", "from-env-5678"])
+
+    def test_short_values_and_non_secret_names_are_left_to_the_shapes(self):
+        campaign = {"project": {"smoke_test_command": "API_KEY=short python3 t.py --lr 0.1 --name long-name-1"},
+                    "campaign": {"name": "tokenless"}}
+        self.assertEqual(campaign_secret_values(campaign), [])
+
+    def test_command_words_split_like_the_shell_and_survive_bad_quoting(self):
+        self.assertEqual(command_words("A_TOKEN='x y';run && B=2"), ["A_TOKEN=x y", ";", "run", "&&", "B=2"])
+        self.assertEqual(command_words('run --token "unclosed'), ["run", "--token", '"unclosed'])
+        self.assertEqual(command_secrets(["--token", "--next", "--key", "kept-value"], {}), {"kept-value"})
+
+    def test_the_redactor_of_a_campaign_hides_its_values_and_the_environment_s(self):
+        redactor = redactor_for({"project": {"smoke_test_command": "X_TOKEN=camp-value-1 run"}},
+                                {"WANDB_API_KEY": "env-value-12", "HOME": "/home/someone"})
+        self.assertEqual(redactor.text("camp-value-1 env-value-12 /home/someone"),
+                         f"{REDACTED} {REDACTED} /home/someone")
+        self.assertEqual(redactor_for(None, {}).text("nothing-to-hide"), "nothing-to-hide")
 
 
 class RedactLimitTest(unittest.TestCase):

@@ -11,8 +11,14 @@ allows an optional `prefix-` and 40 or more word characters; a key of some other
 only through the environment. A 40-hex git commit sha looks exactly like a legacy key, so every
 40-hex run is redacted: a lost sha costs a little context, a leaked key costs the account.
 
-Assignments such as `HF_TOKEN=...` or `"api_key": "..."` lose their value when the name looks secret,
-except plain numbers (`max_tokens: 512` stays readable: no credential is only digits and dots).
+Assignments such as `HF_TOKEN=...` or `"api_key": "..."`, and the values of command-line flags such as
+`--api-key VALUE` (also as the items of an argv shown as a list: `'--api-key', 'VALUE'`), lose their
+value when the name looks secret, except plain numbers (`max_tokens: 512` stays readable: no credential
+is only digits and dots), null, true and false, references to a variable (`$WANDB_API_KEY`,
+`${envvar:HF_TOKEN}`: the way to keep a key out of a file) and what is already [REDACTED], so
+redacting twice changes nothing.
+
+Which values are secrets for a campaign (its environment's and its file's) is campaign_secrets.py.
 """
 from __future__ import annotations
 
@@ -27,6 +33,7 @@ _NAME_CHARS = r"A-Za-z0-9_.\-"
 _NOT_ALNUM_BEFORE = r"(?<![A-Za-z0-9])"
 _NOT_ALNUM_AFTER = r"(?![A-Za-z0-9])"
 _SCHEME_WORDS = ("bearer", "basic", "digest", "token")
+_LITERALS = ("null", "none", "true", "false")  # what JSON, YAML and Python print for an unset value
 _AUTH_SCHEMES = "(?:" + "|".join(_SCHEME_WORDS) + ")"
 
 # Each pattern's group "s" is the part to hide; whatever else it matches is context that stays.
@@ -55,7 +62,13 @@ _PATTERNS = tuple(re.compile(p) for p in (
 _ASSIGNMENT = re.compile(
     r"(?<![" + _NAME_CHARS + r"])(?=[\"']?(?P<name>[" + _NAME_CHARS + r"]+)[\"']?[ \t]*[:=][ \t]*"
     r"(?P<s>\"[^\"\n]*\"|'[^'\n]*'|[^\s,;}\]\"']+))")
+# --api-key VALUE, and the same as argv items shown as a list ("--api-key", "VALUE"); the value never
+# starts with "-" (that is the next flag). The --api-key=VALUE form is an assignment.
+_FLAG = re.compile(
+    r"(?<![A-Za-z0-9_\-])--?(?P<name>[A-Za-z][A-Za-z0-9_.\-]*)(?:[ \t]+|[\"'],[ \t]*[\"'])(?!-)"
+    r"(?P<s>\"[^\"\n]*\"|'[^'\n]*'|[^\s,;}\]\"']+)")
 _PLAIN_NUMBER = re.compile(r"[+-]?[\d.]+")
+_REFERENCE = re.compile(r"[\"']?\$(?:\{envvar:\w*\}|\{[A-Za-z_]\w*\}|[A-Za-z_]\w*)[\"']?")
 
 
 def looks_secret(name: str) -> bool:
@@ -77,8 +90,15 @@ def redact(text: str, secrets: Sequence[str], limit: int | None = None) -> str:
     With `limit`, only what the first `limit` characters of `text` showed is kept: a secret that starts
     inside them is still hidden whole, so cutting a long line never leaves part of a key behind (pass
     enough text beyond `limit` for a secret starting there to be recognised)."""
+    return redact_prefix(text, secrets, len(text) if limit is None else limit)[0]
+
+
+def redact_prefix(text: str, secrets: Sequence[str], limit: int) -> tuple[str, int]:
+    """(the first `limit` characters of `text` redacted as redact() does, how many characters of `text`
+    that used up): more than `limit` when a secret starting inside them runs on, so a stream carries on
+    after the secret instead of showing its end."""
     spans = _merge(_spans(text, secrets))
-    end = len(text) if limit is None else min(limit, len(text))
+    end = min(limit, len(text))
     out, position = [], 0
     for start, stop in spans:
         if start >= end:
@@ -87,7 +107,8 @@ def redact(text: str, secrets: Sequence[str], limit: int | None = None) -> str:
         position = stop
     if position < end:
         out.append(text[position:end])
-    return "".join(out)
+        position = end
+    return "".join(out), position
 
 
 class Redactor:
@@ -126,12 +147,24 @@ def _spans(text: str, secrets: Sequence[str]) -> list[tuple[int, int]]:
             start = text.find(secret, start + 1)
     for pattern in _PATTERNS:
         spans += [match.span("s") for match in pattern.finditer(text)]
-    for match in _ASSIGNMENT.finditer(text):
-        value = match.group("s")
-        if (looks_secret(match.group("name")) and not _PLAIN_NUMBER.fullmatch(value)
-                and value.lower() not in _SCHEME_WORDS):
-            spans.append(match.span("s"))
+    for pattern in (_ASSIGNMENT, _FLAG):
+        for match in pattern.finditer(text):
+            name = match.group("name")
+            # A name starting with "." ends a JSON path ("$.search_space.api_key: unknown key"): a place
+            # in a document named by an error message, not a setting.
+            if looks_secret(name) and not name.startswith(".") and _may_hide(text, match):
+                spans.append(match.span("s"))
     return spans
+
+
+def _may_hide(text: str, match: re.Match) -> bool:
+    """Whether the value of a secret-named setting or flag is hidden: not a number, a scheme word, an
+    unset value (null), a reference to a variable (which may run on past the value's pattern:
+    `${envvar:NAME}`) or [REDACTED] already."""
+    value = match.group("s")
+    reference = _REFERENCE.match(text, match.start("s"))
+    return not (_PLAIN_NUMBER.fullmatch(value) or value.lower() in _SCHEME_WORDS + _LITERALS
+                or (reference and reference.end() >= match.end("s")) or value.lstrip("\"'").startswith(REDACTED[:-1]))
 
 
 def _merge(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:

@@ -10,6 +10,7 @@ from ..contract.clock import format_time
 from ..contract.issues import ContractError, Issue
 from ..contract.locks import Busy
 from ..contract.paths import CAMPAIGN_FILE, PREFLIGHT_FILE, trial_table_path
+from ..contract.redaction import Redactor, secret_values
 from ..handoffs import HANDOFFS
 from ..handoffs.common import Inputs, ResultInput
 from . import actions, engine, mechanical
@@ -24,9 +25,14 @@ class StepError(Exception):
 
     def __init__(self, code, message, fix, issues=()):
         super().__init__(message)
+        # An issue may quote a value of the campaign. Cut while redacting, so no part of a key is left,
+        # and again after ([REDACTED] may be longer than what it hides).
+        def hide(text, limit=None):
+            return Redactor(secret_values(os.environ)).text(text, limit)[:limit]
+
         self.report = {"schema_version": 2, "error": {
-            "code": code, "message": message[:300], "fix": fix[:300],
-            "issues": [{"path": i.path, "rule": i.rule, "message": i.message} for i in list(issues)[:50]]}}
+            "code": code, "message": hide(message, 300), "fix": hide(fix, 300),
+            "issues": [{"path": i.path, "rule": i.rule, "message": hide(i.message)} for i in list(issues)[:50]]}}
 
 
 def now_utc() -> str:
@@ -161,6 +167,9 @@ def engine_step(cdir, now):
 
 def apply(cdir, state, envelope, now):
     """Validate and apply one envelope: spec files first, then the state, then archive and journal."""
+    # Redacted first, in place: so no secret of the campaign reaches the state, and what the caller
+    # prints of the envelope is what was applied.
+    envelope.update(cdir.redactor.document(envelope))
     try:
         new_state = engine.apply_envelope(state, envelope, now)
     except ContractError as exc:

@@ -2,10 +2,13 @@
 
 Layout under <project>/.ml-metaopt/: state.json, journal.jsonl, lock, tasks/ directives/ results/
 (iteration-scoped), archive/ (consumed records' files), handoffs/ (every envelope, never overwritten).
+Everything written here shows secrets as [REDACTED] (references/secrets.md); state.json is written as
+given, because what enters it (the envelopes) was redacted before it was applied.
 """
 from __future__ import annotations
 
 import errno
+import functools
 import hashlib
 import json
 import os
@@ -14,6 +17,7 @@ from pathlib import Path
 from ..contract import validation
 from ..contract.atomic_io import write_json_atomic, write_text_atomic
 from ..contract.campaign import canonical_json
+from ..contract.campaign_secrets import project_redactor
 from ..contract.issues import ContractError, Issue
 from ..contract.locks import FileLock
 from ..contract.paths import METAOPT_DIR_NAME
@@ -81,9 +85,14 @@ class CampaignDir:
                 raise ContractError(issues)
         write_json_atomic(self.state_path, state)
 
+    @functools.cached_property
+    def redactor(self):
+        """The campaign's redaction: the secrets of its file and of this process's environment."""
+        return project_redactor(self.root, os.environ)
+
     # -- journal ----------------------------------------------------------------------------------
     def append_journal(self, entry) -> None:
-        line = json.dumps(entry, sort_keys=True, allow_nan=False) + "\n"
+        line = json.dumps(self.redactor.document(entry), sort_keys=True, allow_nan=False) + "\n"
         try:
             append_regular(self.journal_path, self.rel(self.journal_path), line.encode("utf-8"), within=self.root)
         except FileRefused as exc:
@@ -100,7 +109,9 @@ class CampaignDir:
             raise OSError(errno.EACCES, "not a writable file", str(path))
 
     def journal_tail(self, count) -> list:
-        """The last `count` journal entries (reads only the end of the file)."""
+        """The last `count` usable journal entries (reads only the end of the file); a line that is not
+        an object with a text summary (a torn write, a hand edit) is skipped: the journal is an audit
+        trail, never an input to a decision."""
         try:
             data = read_tail(self.journal_path, self.rel(self.journal_path), JOURNAL_TAIL_BYTES, within=self.root)
         except FileRefused:  # unusable: the status view shows no recent steps
@@ -109,16 +120,22 @@ class CampaignDir:
         entries = []
         for line in lines[-count:]:
             try:
-                entries.append(json.loads(line))
-            except json.JSONDecodeError:
+                entry = json.loads(line)
+            except (ValueError, RecursionError):  # bad JSON, a 4,300-digit number, absurd nesting
                 continue
+            if isinstance(entry, dict) and isinstance(entry.get("summary", ""), str):
+                entries.append(entry)
         return entries
 
     # -- files ------------------------------------------------------------------------------------
     def path(self, rel) -> Path:
-        """Absolute path of a project-relative path; refuses anything outside .ml-metaopt/."""
-        candidate = (self.root / rel).resolve()
-        if self.dir != candidate and self.dir not in candidate.parents:
+        """Absolute path of a project-relative path under .ml-metaopt/, its directories resolved; the last
+        part is left as it is, so a link there is judged (and moved, or replaced) as the link itself by
+        the file rules. Refuses a path whose directories lead outside .ml-metaopt/."""
+        lexical = Path(os.path.normpath(self.root / rel))
+        candidate = lexical.parent.resolve() / lexical.name
+        real_dir = Path(os.path.realpath(self.dir))
+        if real_dir != candidate and real_dir not in candidate.parents:
             raise ContractError([Issue(str(rel), (), "path.outside_metaopt", "the path leads outside .ml-metaopt/",
                                        "a path under .ml-metaopt/", "replace any link on the way with a real "
                                        "directory or file of the project")])
@@ -133,17 +150,17 @@ class CampaignDir:
             return str(path)
 
     def write_spec(self, rel, document) -> None:
-        write_json_atomic(self.path(rel), document)
+        write_json_atomic(self.path(rel), self.redactor.document(document))
 
     def write_text(self, rel, text) -> None:
-        write_text_atomic(self.path(rel), text)
+        write_text_atomic(self.path(rel), self.redactor.text(text))
 
     def write_handoff(self, envelope) -> str:
         """Keep every envelope: named by the sequence it applies at, agent and phase."""
         name = (f"{envelope['computed_against_seq'] + 1:06d}-{envelope['agent']}-{envelope['phase']}"
                 ".handoff-envelope.json")
         rel = f"{METAOPT_DIR_NAME}/handoffs/{name}"
-        write_json_atomic(self.path(rel), envelope)
+        write_json_atomic(self.path(rel), self.redactor.document(envelope))
         return rel
 
     def write_preview(self, envelope, now) -> str:
@@ -152,10 +169,10 @@ class CampaignDir:
         base = (f"{METAOPT_DIR_NAME}/handoffs/previews/{envelope['computed_against_seq'] + 1:06d}-"
                 f"{envelope['agent']}-{envelope['phase']}-{stamp}")
         rel, count = f"{base}.handoff-envelope.json", 1
-        while self.path(rel).exists():
+        while os.path.lexists(self.path(rel)):
             count += 1
             rel = f"{base}-{count}.handoff-envelope.json"
-        write_json_atomic(self.path(rel), envelope)
+        write_json_atomic(self.path(rel), self.redactor.document(envelope))
         return rel
 
     def set_aside(self, rel) -> None:
@@ -164,7 +181,7 @@ class CampaignDir:
         target = self.path(rel.replace(f"{METAOPT_DIR_NAME}/", f"{METAOPT_DIR_NAME}/archive/rejected/", 1))
         target.parent.mkdir(parents=True, exist_ok=True)
         stem, count = target.with_suffix(""), 1
-        while target.exists():
+        while os.path.lexists(target):
             count += 1
             target = stem.with_name(f"{stem.name}-{count}.json")
         os.replace(source, target)
@@ -173,7 +190,7 @@ class CampaignDir:
         """Move a closed record's spec and result files to archive/ so they are never read again."""
         for key in ("spec_path", "result_path"):
             source = self.path(record[key])
-            if source.exists():
+            if os.path.lexists(source):
                 target = self.path(record[key].replace(f"{METAOPT_DIR_NAME}/", f"{METAOPT_DIR_NAME}/archive/", 1))
                 target.parent.mkdir(parents=True, exist_ok=True)
                 os.replace(source, target)

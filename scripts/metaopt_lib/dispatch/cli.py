@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from ..contract.atomic_io import write_text_atomic
 from ..contract.process_group import kill_session
-from ..contract.redaction import redact, secret_values
+from ..contract.campaign_secrets import project_redactor
 
 KILL_GRACE_SECONDS = 5.0
 MAX_KEPT_CHARS = 4_000_000  # of each stream, for parsing and the log
@@ -82,7 +82,7 @@ def run_cli(argv, cwd, stdin_text: str, timeout_seconds: float, log_path, env=No
         LIVE.discard(process)
     run = CliRun(None if timed_out else process.returncode, timed_out, stdout[-MAX_KEPT_CHARS:],
                  stderr[-MAX_KEPT_CHARS:], round(time.monotonic() - started, 3))
-    _write_log(log_path, argv, run, env)
+    _write_log(log_path, argv, run, project_redactor(cwd, env))
     return run
 
 
@@ -100,10 +100,9 @@ def _stop(process) -> tuple:
         return "", ""
 
 
-def _write_log(log_path, argv, run: CliRun, env) -> None:
-    secrets = secret_values(env)
+def _write_log(log_path, argv, run: CliRun, redactor) -> None:
     status = "timed out" if run.timed_out else f"exit {run.exit_code}"
     text = (f"$ {' '.join(argv[:1] + [a if len(a) < 200 else a[:200] + '...' for a in argv[1:]])}\n"
             f"# {status} after {run.seconds:.1f} s\n# stdout\n{run.stdout}\n# stderr\n{run.stderr}\n")
     log_path.parent.mkdir(parents=True, exist_ok=True)
-    write_text_atomic(log_path, redact(text, secrets))
+    write_text_atomic(log_path, redactor.text(text))

@@ -3,12 +3,14 @@ agents/workers.yaml and the worker's profile (the only sources of what a worker 
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
 from ..contract import validation
 from ..contract.atomic_io import write_json_atomic, write_text_atomic
+from ..contract.campaign_secrets import project_redactor
 from ..contract.conventions import one_line
 from ..contract.paths import METAOPT_DIR_NAME, SKILL_ROOT
 
@@ -42,16 +44,19 @@ class WorkerJob:
         return validation.load_valid("worker-task", self.task_path, within=self.project_root)
 
     def write_result(self, document: dict) -> None:
-        write_json_atomic(self.result_path, document)
+        write_json_atomic(self.result_path, self._redactor().document(document))
 
     def write_raw_result(self, text: str) -> None:
-        """What a worker answered, kept as it is: the next step's gate says what is wrong with it."""
-        write_text_atomic(self.result_path, text)
+        """What a worker answered (secrets hidden): the next step's gate says what is wrong with it."""
+        write_text_atomic(self.result_path, self._redactor().text(text))
+
+    def _redactor(self):
+        return project_redactor(self.project_root, os.environ)
 
     def write_failure(self, reason: str) -> None:
         """A `failed` result saying why this attempt gave none; the gate retries it with the reason."""
         document = {"schema_version": 1, "task_id": self.task_id, "worker": self.worker, "status": "failed",
-                    "failure_reason": one_line(reason)}
+                    "failure_reason": one_line(self._redactor().text(reason))}  # hidden before it is cut
         if self.lane == "ideation":
             document["proposals"] = []
         self.write_result(document)

@@ -3,6 +3,10 @@ the way a trial runs (trial_env.py): the point in WANDB_SWEEP_PARAM_PATH, W&B of
 interpreter first on PATH, the metric capture on. The command is the campaign's smoke_test_command
 (with /bin/sh), or else the program itself through the sweep's command template.
 
+The directive shows the command's secrets [REDACTED] (references/secrets.md): the command run is the
+campaign file's own, once it is checked to be the one the directive shows; the output tails are
+redacted by the campaign's rule.
+
 The verdict (the control plane reads `passed`): exit code 0 with the objective metric logged, or
 still running at the limit without having crashed. A non-zero exit, a death by signal or an exit 0
 without the metric is a failed smoke test, not a failed directive; only a command that could not be
@@ -24,7 +28,8 @@ from pathlib import Path
 from ..contract.conventions import one_line
 from ..contract.paths import METAOPT_DIR_NAME
 from ..contract.process_group import has_exited, kill_session, start_in_new_session
-from ..contract.redaction import Redactor, secret_values
+from ..contract.campaign_secrets import SecretUnavailable, read_campaign, real_value, redactor_for
+from ..contract.redaction import Redactor
 from .outcome import ExecContext, ExecError, Outcome
 from .trial_command import trial_argv
 from .trial_env import run_environment, write_param_files
@@ -140,8 +145,15 @@ def run_smoke_test(payload: dict, ctx: ExecContext, limit_seconds: float | None 
     if cwd is None or not cwd.is_dir():
         return _not_run("smoke-working-dir-missing", f"working_dir {shown} is not a directory under the project "
                         "root; create it or fix project.repo")
-    redactor = Redactor(secret_values(ctx.env))
+    campaign = read_campaign(root)
+    redactor = redactor_for(campaign, ctx.env)
     run_dir = root / METAOPT_DIR_NAME / SMOKE_AREA / name
+    try:
+        payload = dict(payload, command=real_value(payload.get("command"), campaign, ("project", "smoke_test_command")),
+                       sweep_command=real_value(payload.get("sweep_command"), campaign, ("project", "command")))
+    except SecretUnavailable as exc:
+        return _not_run("smoke-command-changed", f"{exc}; the smoke test runs again with a new directive once "
+                        "the campaign is resumed")
     try:
         env, argv = _smoke_run(payload, ctx, run_dir)
         process = start_in_new_session(argv, cwd, env, subprocess.PIPE, subprocess.PIPE)

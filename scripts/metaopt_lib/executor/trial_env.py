@@ -5,6 +5,11 @@ test runs the program exactly as a trial will.
 The interpreter that runs the executor (and so the trials: `${interpreter}`) comes first on PATH, so
 a command that says `python` or `python3` gets the interpreter that has wandb installed. W&B stays
 offline, and the metric capture (capture/sitecustomize.py) is first on PYTHONPATH.
+
+W&B keeps an offline run directory under the run's WANDB_DIR. Two of its own copies would hold what the
+program was given or printed, secrets included, where the redaction cannot reach (the .wandb file is
+binary): its console capture and its metadata (the program's argv). Both are off; the program's
+output reaches output.log through the redaction instead, and nothing of the local backend reads them.
 """
 from __future__ import annotations
 
@@ -30,6 +35,8 @@ def run_environment(base_env, run_dir: Path, sweep_id: str, run_id: str, extra=N
         "WANDB_SWEEP_ID": sweep_id,
         "WANDB_RUN_ID": run_id,
         "WANDB_DIR": str(run_dir),
+        "WANDB_CONSOLE": "off",
+        "WANDB__DISABLE_META": "true",  # wandb's setting x_disable_meta: no wandb-metadata.json, no argv
         "PYTHONPATH": os.pathsep.join(python_path),
         "PYTHONUNBUFFERED": "1",
         "METAOPT_METRICS_FILE": str(run_dir / "metrics.jsonl"),

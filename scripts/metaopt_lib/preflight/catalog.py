@@ -5,6 +5,9 @@ CHECK_DESCRIPTIONS = {
     "campaign-valid": (
         "the campaign validates; otherwise the detail gives the count and the first problem",
         "fix the file (`python3 scripts/validate.py campaign ml_metaopt_campaign.yaml` lists every problem)"),
+    "campaign-secrets": (
+        "always (a warning, never a failure); the detail names each field of the campaign that holds a secret (a credential-shaped value, a literal value under a secret-named key, the value of an inline `NAME=value` or of a secret-named `--flag`), which every file and output shows as `[REDACTED]`",
+        "pass the secret through the environment ([secrets.md](secrets.md))"),
     "python-version": (
         "Python is 3.10 or newer",
         "run the scripts with a newer Python"),

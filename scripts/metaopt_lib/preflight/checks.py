@@ -16,16 +16,17 @@ import os
 import shlex
 import subprocess
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..contract import campaign as campaign_lib
 from ..contract import validation
 from ..contract.atomic_io import write_json_atomic
+from ..contract.campaign_secrets import campaign_secret_warnings, redactor_for
 from ..contract.clock import format_time
 from ..contract.issues import ContractError
 from ..contract.paths import CAMPAIGN_FILE, PREFLIGHT_FILE, SKILL_ROOT
-from ..contract.redaction import Redactor, secret_values
+from ..contract.redaction import REDACTED, Redactor
 from .credentials import check_vast_credentials, check_wandb_api_key
 from .results import fail as _fail, line, passed as _pass
 
@@ -35,10 +36,11 @@ RUNTIME_PACKAGES = (("PyYAML", "yaml"), ("jsonschema", "jsonschema"))
 # find_spec does not prove these work: import them (slow, so only when needed). wandb is what every trial
 # and the smoke test import, in this very interpreter (the trials run on the executor's Python).
 FULL_IMPORT = frozenset({"sky", "wandb"})
-CHECK_ORDER = ("campaign-valid", "python-version", "runtime-packages", "project-program", "smoke-command",
+CHECK_ORDER = ("campaign-valid", "campaign-secrets", "python-version", "runtime-packages", "project-program", "smoke-command",
                "executor-present", "optuna-importable", "wandb-importable", "skypilot-importable",
                "wandb-api-key", "skypilot-vast-credentials")
-ENVIRONMENT_CHECKS = ("campaign-valid", "python-version", "runtime-packages", "executor-present")
+# Checks that run whether or not the campaign is valid (campaign-secrets reads whatever parses).
+ENVIRONMENT_CHECKS = ("campaign-valid", "campaign-secrets", "python-version", "runtime-packages", "executor-present")
 CAMPAIGN_CHECKS = tuple(n for n in CHECK_ORDER if n not in ENVIRONMENT_CHECKS)  # need a valid campaign
 BACKEND_CHECKS = {"local": ("optuna-importable", "wandb-importable"),
                   "skypilot": ("wandb-importable", "skypilot-importable", "wandb-api-key", "skypilot-vast-credentials")}
@@ -47,10 +49,12 @@ RERUN = "python3 <skill>/scripts/preflight.py --project-root <project>"
 
 @dataclass
 class Outcome:
-    """What run() found: the artifact to write, or why none can be written (error {code, message, fix})."""
+    """What run() found: the artifact to write, or why none can be written (error {code, message, fix});
+    `warnings`: one line per campaign field that holds a secret (never its value), for stderr."""
     checks: list
     artifact: dict | None = None
     error: dict | None = None
+    warnings: list = field(default_factory=list)
 
     def report(self) -> dict:  # stdout when no artifact is written
         return {"schema_version": 1, "artifact": None, "error": self.error, "checks": self.checks}
@@ -87,6 +91,15 @@ def check_campaign_valid(issues, secrets=()):
     return _fail("campaign-valid", f"{CAMPAIGN_FILE} is invalid ({count}); first: {first}",
                  f"Fix {CAMPAIGN_FILE} (python3 <skill>/scripts/validate.py campaign {CAMPAIGN_FILE} lists every "
                  "problem with its fix), then run the preflight again.")
+
+
+def check_campaign_secrets(warnings):
+    """Never fails: a secret in the campaign is hidden everywhere, but belongs in the environment."""
+    if not warnings:
+        return _pass("campaign-secrets", f"no field of {CAMPAIGN_FILE} holds a secret")
+    paths = ", ".join(w.path for w in warnings[:5]) + (f" and {len(warnings) - 5} more" if len(warnings) > 5 else "")
+    return _pass("campaign-secrets", f"warning: {paths} hold(s) a secret, shown as {REDACTED} in every file and "
+                 "output; pass it through the environment instead (references/secrets.md)")
 
 
 def check_python_version(version_info):
@@ -176,8 +189,10 @@ def run(project_root, *, importable=None, executor_exists=None, version_info=Non
     document, issues = validation.load_and_validate("campaign", root / CAMPAIGN_FILE, label=CAMPAIGN_FILE, within=root)
     valid = document is not None and not issues
     backend = campaign_lib.apply_defaults(document)["compute"]["backend"] if valid else None
-    secrets = secret_values(environ)
+    secrets = redactor_for(document, environ).secrets
+    warnings = campaign_secret_warnings(document) if isinstance(document, dict) else []
     results = {"campaign-valid": check_campaign_valid(issues, secrets),
+               "campaign-secrets": check_campaign_secrets(warnings),
                "python-version": check_python_version(version_info or sys.version_info),
                "runtime-packages": check_runtime_packages(importable),
                "executor-present": check_executor_present(executor_exists)}
@@ -190,7 +205,7 @@ def run(project_root, *, importable=None, executor_exists=None, version_info=Non
     hashes = _hashes(document)
     if hashes is None:
         why = _redact(issues[0].message, secrets) if issues else "its identity fields are missing"
-        return Outcome(checks, error={
+        return Outcome(checks, warnings=[w.message for w in warnings], error={
             "code": "campaign-unreadable",
             "message": line(f"No artifact written: {CAMPAIGN_FILE} cannot be identified ({why})"),
             "fix": line(f"Write a {CAMPAIGN_FILE} with campaign.name, objective.metric and direction, and "
@@ -203,7 +218,7 @@ def run(project_root, *, importable=None, executor_exists=None, version_info=Non
     problems = validation.validate_document("preflight-readiness", artifact, PREFLIGHT_FILE)
     if problems:
         raise ContractError(problems)  # a bug in this module, never the user's input
-    return Outcome(checks, artifact=artifact)
+    return Outcome(checks, artifact=artifact, warnings=[w.message for w in warnings])
 
 
 def write(project_root, artifact) -> Path:

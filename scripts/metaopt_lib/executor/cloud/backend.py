@@ -8,12 +8,14 @@ sweep lives in .ml-metaopt/sweeps/<identity>/cloud.json (schema cloud-sweep-reco
 """
 from __future__ import annotations
 
-from ..outcome import ExecContext, Outcome
+from ...contract.campaign_secrets import SecretUnavailable, read_campaign, real_value
+from ...contract.conventions import one_line
+from ..outcome import ExecContext, ExecError, Outcome
 from ..records import RecordError
 from . import record as cloud_record
 from .adapter import CloudAdapter
 from .common import default_adapter, live_resources
-from .launch import refusal, run_launch, workdir
+from .launch import details as launch_details, refusal, run_launch, workdir
 from .poll import run_poll
 from .record import record_lock
 from .task import WANDB_SECRET, agent_run_count, cluster_name, cluster_prefix, task_config, validate_task_config
@@ -24,8 +26,24 @@ PLACEHOLDER_SWEEP_ID = "<sweep-id>"
 
 def launch(directive: dict, ctx: ExecContext, adapter: CloudAdapter | None = None) -> Outcome:
     payload = directive["payload"]
+    try:
+        real = with_real_values(payload, read_campaign(ctx.project_root))
+    except SecretUnavailable as exc:
+        return Outcome(launch_details(payload, None, False, 0, ctx.now()),
+                       ExecError("command-unavailable", one_line(str(exc)), False))
     with record_lock(ctx, payload["sweep_identity"]):
-        return run_launch(payload, ctx, adapter or default_adapter(ctx))
+        return run_launch(real, ctx, adapter or default_adapter(ctx))
+
+
+def with_real_values(payload: dict, campaign) -> dict:
+    """The payload with the campaign's real command and setup where the directive shows them [REDACTED]:
+    W&B and the machines need the real ones (held in memory only)."""
+    config, skypilot = dict(payload["sweep_config"]), dict(payload["skypilot"])
+    if "command" in config:
+        config["command"] = real_value(config["command"], campaign, ("project", "command"))
+    if "setup" in skypilot:
+        skypilot["setup"] = real_value(skypilot["setup"], campaign, ("compute", "skypilot", "setup"))
+    return dict(payload, sweep_config=config, skypilot=skypilot)
 
 
 def poll(directive: dict, ctx: ExecContext, adapter: CloudAdapter | None = None) -> Outcome:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Mapping
 
+from ...contract.campaign_secrets import project_redactor
 from ...contract.conventions import one_line as outcome_one_line
 from ...contract.redaction import Redactor, secret_values
 from ..outcome import ExecContext, ExecError
@@ -16,13 +17,17 @@ def default_adapter(ctx: ExecContext) -> CloudAdapter:
     return RealCloudAdapter(ctx.env)
 
 
-def one_line(text: str, env: Mapping[str, str]) -> str:
-    """`text` as one line of at most 300 characters with every secret (of `env`, or by its shape) redacted."""
-    return outcome_one_line(Redactor(secret_values(env)).text(" ".join(str(text).split())))
+def one_line(text: str, env: Mapping[str, str], redactor: Redactor | None = None) -> str:
+    """`text` as one line of at most 300 characters with every secret (of `env`, or of `redactor` when
+    given, or by its shape) redacted."""
+    redactor = redactor or Redactor(secret_values(env))
+    return outcome_one_line(redactor.text(" ".join(str(text).split())))
 
 
 def exec_error(code: str, message: str, retryable: bool, ctx: ExecContext) -> ExecError:
-    return ExecError(code, one_line(message, ctx.env), retryable)
+    """An error whose message (often a cloud tool's, which may echo the real command or setup) is
+    redacted by the campaign's rule."""
+    return ExecError(code, one_line(message, ctx.env, project_redactor(ctx.project_root, ctx.env)), retryable)
 
 
 def listings(adapter: CloudAdapter, prefix: str) -> tuple:

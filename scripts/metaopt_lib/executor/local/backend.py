@@ -7,6 +7,7 @@ import signal
 import sys
 import time
 
+from ...contract.campaign_secrets import SecretUnavailable, read_campaign, real_value
 from ...contract.conventions import one_line
 from ...contract.paths import METAOPT_DIR_NAME
 from ..dependencies import MissingDependency, require_optuna
@@ -62,6 +63,10 @@ def _refusal(directive, ctx):
     if not repo.is_dir() or not repo.is_relative_to(ctx.project_root.resolve()):
         return ExecError("repo-missing", one_line(f"training repository {payload['local']['repo']!r} is not a "
                                                    "directory under the project root; fix project.repo"), False)
+    try:  # the runner takes the command's secrets from the campaign file: they must still be there
+        real_value(payload["sweep_config"].get("command"), read_campaign(ctx.project_root), ("project", "command"))
+    except SecretUnavailable as exc:
+        return ExecError("command-unavailable", one_line(str(exc)), False)
     return None
 
 

@@ -9,6 +9,7 @@ up where the dead one stopped without repeating finished trials.
 from __future__ import annotations
 
 import datetime
+import functools
 import math
 import os
 import signal
@@ -18,6 +19,7 @@ import time
 import optuna
 from optuna.trial import TrialState
 
+from ...contract.campaign_secrets import SecretUnavailable, read_campaign, real_value, redactor_for
 from ..outcome import parse_timestamp, timestamp
 from ..records import write_record
 from .processes import kill_pids, sweep_pids
@@ -45,6 +47,16 @@ class Runner:
         self.last_status_write = 0.0
         self.signalled = False
         self.space_exhausted = False
+
+    # The spec shows the command's secrets [REDACTED]; the trials run the campaign's real command. Read
+    # when the first trial starts, not before the runner's first status write, which the launcher awaits.
+    @functools.cached_property
+    def campaign(self):
+        return read_campaign(self.files.project_root)
+
+    @functools.cached_property
+    def redactor(self):
+        return redactor_for(self.campaign, self.env)
 
     # -- study ------------------------------------------------------------------------------------
     def open(self):
@@ -100,10 +112,11 @@ class Runner:
         trial.set_user_attr("config", params)
         process = TrialProcess(trial.number, rid, self.files.trial_dir(trial.number), self.plan.metric_name)
         try:
-            process.start(self.files, self.spec, params, self.env, now)
-        except OSError as exc:
+            command = real_value(self.spec["command"], self.campaign, ("project", "command"))
+            process.start(self.files, self.spec, params, self.env, now, command, self.redactor)
+        except (OSError, SecretUnavailable) as exc:
             trial.set_user_attr("outcome", "failed")
-            trial.set_user_attr("error", str(exc)[:300])
+            trial.set_user_attr("error", self.redactor.text(str(exc))[:300])
             self.study.tell(trial, state=TrialState.FAIL)
             return
         self.running[trial.number] = (trial, process)

@@ -1,5 +1,6 @@
 """One local trial: the training program started the way `wandb agent` starts a run, in its own
-process group, with the metric capture on its PYTHONPATH."""
+process group, with the metric capture on its PYTHONPATH, its output redacted into output.log by the
+relay that leads the group (output_relay.py)."""
 from __future__ import annotations
 
 import json
@@ -9,8 +10,11 @@ import sys
 from pathlib import Path
 
 from ...contract.process_group import kill_group
+from ...contract.regular_files import FileRefused, open_append, read_at
+from ...contract.redaction import Redactor
 from ..trial_command import trial_argv
 from ..trial_env import run_environment, write_param_files
+from .output_relay import relay_argv, send_secrets
 from .processes import SWEEP_MARKER, TRIAL_MARKER, kill_pids, marked_pids
 from .sweep import SweepFiles
 
@@ -31,10 +35,8 @@ class MetricTail:
 
     def read_new(self) -> list:
         try:
-            with open(self.path, "rb") as handle:
-                handle.seek(self.offset)
-                chunk = handle.read(MAX_METRIC_LINE * 4)
-        except FileNotFoundError:
+            chunk = read_at(self.path, str(self.path), self.offset, MAX_METRIC_LINE * 4)
+        except FileRefused:  # not a regular file (a FIFO must not block the runner): no metrics from it
             return []
         end = chunk.rfind(b"\n")
         if end < 0:
@@ -61,16 +63,21 @@ class TrialProcess:
         self.run_finished = False  # the program called wandb's run.finish()
         self.process = None
 
-    def start(self, files: SweepFiles, spec: dict, params: dict, base_env, started: float) -> None:
+    def start(self, files: SweepFiles, spec: dict, params: dict, base_env, started: float, command: list,
+              redactor: Redactor) -> None:
+        """Start the program of `command` (the sweep's command template with its real values; the spec's
+        shows them [REDACTED]); the pid of the process started (the relay) is the trial's group."""
         write_param_files(self.trial_dir, params)
-        argv = trial_argv(spec["command"], spec["program"], params, base_env, str(self.trial_dir / "args.json"),
+        argv = trial_argv(command, spec["program"], params, base_env, str(self.trial_dir / "args.json"),
                           spec["interpreter"])
         env = trial_environment(base_env, files, spec, self.trial_dir, self.run_id)
         cwd = files.project_root / spec["repo"]
         self.last_progress = started
-        with open(self.trial_dir / "output.log", "ab") as log:
-            self.process = subprocess.Popen(argv, cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=log,
-                                            stderr=subprocess.STDOUT, **_own_group())
+        with open_append(self.trial_dir / "output.log", "output.log", files.project_root) as log:
+            self.process = subprocess.Popen(relay_argv(spec["interpreter"], argv), cwd=cwd, env=env,
+                                            stdin=subprocess.PIPE, stdout=log, stderr=subprocess.STDOUT,
+                                            **_own_group())
+        send_secrets(self.process, redactor)
 
     @property
     def pgid(self) -> int:
