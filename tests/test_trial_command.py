@@ -5,7 +5,7 @@ import json
 import unittest
 
 import support  # noqa: F401
-from metaopt_lib.executor.trial_command import trial_argv
+from metaopt_lib.contract.trial_command import trial_argv
 
 PARAMS = {"lr": 0.001, "layers": 3, "amp": True, "dropout_off": False, "name": "a b"}
 

@@ -25,13 +25,13 @@ import time
 from collections import deque
 from pathlib import Path
 
+from ..contract.campaign_secrets import SecretUnavailable, read_campaign, real_value, redactor_for
 from ..contract.conventions import one_line
 from ..contract.paths import METAOPT_DIR_NAME
 from ..contract.process_group import has_exited, kill_session, start_in_new_session
-from ..contract.campaign_secrets import SecretUnavailable, read_campaign, real_value, redactor_for
 from ..contract.redaction import Redactor
+from ..contract.trial_command import trial_argv
 from .outcome import ExecContext, ExecError, Outcome
-from .trial_command import trial_argv
 from .trial_env import run_environment, write_param_files
 
 SMOKE_AREA = "smoke"

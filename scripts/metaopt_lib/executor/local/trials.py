@@ -10,9 +10,9 @@ import sys
 from pathlib import Path
 
 from ...contract.process_group import kill_group
-from ...contract.regular_files import FileRefused, open_append, read_at
 from ...contract.redaction import Redactor
-from ..trial_command import trial_argv
+from ...contract.regular_files import FileRefused, open_append, read_at
+from ...contract.trial_command import trial_argv
 from ..trial_env import run_environment, write_param_files
 from .output_relay import relay_argv, send_secrets
 from .processes import SWEEP_MARKER, TRIAL_MARKER, kill_pids, marked_pids
