@@ -6,11 +6,12 @@ import datetime
 import unittest
 
 import support  # noqa: F401
-from metaopt_lib.contract import validation
+from metaopt_lib.contract import schemas, validation
 from metaopt_lib.executor.cloud.adapter import RunInfo
 from metaopt_lib.executor.cloud.runs import trial_rows
 from metaopt_lib.handoffs.common import Inputs
 from metaopt_lib.handoffs.history import BEST_ROWS, MAX_ROWS, RECENT_SWEEPS, trial_history
+from metaopt_lib.handoffs.trial_summary import summarize_trials
 
 T0 = datetime.datetime(2026, 11, 22, 8, 0, tzinfo=datetime.timezone.utc)
 
@@ -95,3 +96,35 @@ class History(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class TrialSummaryOfAnAnalysisTask(unittest.TestCase):
+    def rows(self):
+        rows = [{"run_id": f"t{i}", "state": "finished", "metric_value": float(i),
+                 "params": {"lr": 0.001 * (i + 1), "opt": "adam" if i % 2 else "sgd"}} for i in range(12)]
+        rows.append({"run_id": "crash", "state": "failed", "metric_value": None, "params": {"lr": 9.0, "opt": "sgd"}})
+        return rows
+
+    def test_best_worst_states_and_parameter_ranges_follow_the_direction(self):
+        summary = summarize_trials(self.rows(), "minimize")
+        self.assertEqual((summary["finished"], summary["states"]), (12, {"failed": 1, "finished": 12}))
+        self.assertEqual([b["run_id"] for b in summary["best"]], ["t0", "t1", "t2", "t3", "t4"])
+        self.assertEqual([w["run_id"] for w in summary["worst"]], ["t11", "t10", "t9", "t8", "t7"])
+        lr = summary["parameters"]["lr"]
+        self.assertEqual(lr["kind"], "numeric")
+        self.assertAlmostEqual(lr["searched"][1], 0.012)  # the failed trial's 9.0 is not a finished trial's value
+        self.assertEqual([round(v, 6) for v in lr["best_quarter"]], [0.001, 0.003])  # t0, t1, t2
+        self.assertEqual(summary["parameters"]["opt"], {"kind": "categorical", "values": [
+            {"value": "adam", "trials": 6, "in_best_quarter": 1}, {"value": "sgd", "trials": 6, "in_best_quarter": 2}]})
+        maximize = summarize_trials(self.rows(), "maximize")
+        self.assertEqual(maximize["best"][0]["run_id"], "t11")
+
+    def test_the_summary_is_valid_in_an_analysis_task(self):
+        schema = schemas.load_schema("worker-task")
+        self.assertIn("trial_summary", schema["$defs"]["analysis"]["properties"])
+        validator = schemas.validator("worker-task")
+        sub = validator.evolve(schema={"$ref": "#/$defs/trialSummary", "$defs": schema["$defs"]})
+        self.assertEqual(list(sub.iter_errors(summarize_trials(self.rows(), "minimize"))), [])
+        self.assertNotEqual(list(sub.iter_errors({"finished": -1})), [], "the check is not vacuous")
+        self.assertEqual(summarize_trials([], "minimize"), {"finished": 0, "states": {}, "best": [], "worst": [],
+                                                            "parameters": {}})

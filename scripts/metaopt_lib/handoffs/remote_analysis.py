@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from ..contract.state_views import effective_baseline, improves, pending_of
 from .history import trial_history
+from .trial_summary import summarize_trials
 from .worker_gate import gate_worker_results
 
 ANALYSIS_WORKER = "metaopt-analysis-worker"
@@ -13,7 +14,10 @@ ANALYSIS_WORKER = "metaopt-analysis-worker"
 def analysis_context(state, campaign, inputs) -> dict:
     sweep = state["current_sweep"]
     keep = campaign["proposal_policy"]["max_learnings_in_context"]
-    return {"sweep_identity": sweep["sweep_identity"], "sweep_url": sweep["sweep_url"],
+    table = inputs.trial_table(sweep["sweep_identity"])
+    summary = {} if table is None else {
+        "trial_summary": summarize_trials(table["trials"], campaign["objective"]["direction"])}
+    return {**summary, "sweep_identity": sweep["sweep_identity"], "sweep_url": sweep["sweep_url"],
             "sweep_config": state["selected_sweep"]["sweep_config"], "best_run": sweep["best_run"],
             "trials": {key: sweep["trials"].get(key, 0) for key in ("finished", "failed", "killed", "interrupted")},
             "runner_restarts": sweep.get("runner_restarts", 0), "baseline": effective_baseline(state),
