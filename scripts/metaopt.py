@@ -5,8 +5,9 @@ the one decision the host must act on.
 Usage:
   python3 scripts/metaopt.py step   --project-root DIR [--json] [--max-wait SECONDS] [--no-executor] [--now TIME]
   python3 scripts/metaopt.py resume --project-root DIR [--json] [--max-wait SECONDS] [--no-executor] [--now TIME]
-  python3 scripts/metaopt.py status --project-root DIR [--json]
+  python3 scripts/metaopt.py status --project-root DIR [--json] [--now TIME]
   python3 scripts/metaopt.py reset  --project-root DIR [--json]
+  python3 scripts/metaopt.py best   --project-root DIR [--json]
   python3 scripts/metaopt.py run    --project-root DIR [--workers heuristic|codex|claude|copilot] [--max-parallel N]
                                     [--worker-timeout SECONDS] [--resume] [--json]
 
@@ -24,14 +25,18 @@ step    chains engine steps: runs the governing control agents, applies their en
 resume  continues a stopped campaign once the cause is fixed, then carries on as step does: a
         BLOCKED_CONFIG or BLOCKED_PROTOCOL one at its recorded resume point, a COMPLETE one that a
         limit stopped (budget, iterations, plateau, target) once the campaign file raised it.
-status  prints where the campaign is and what the last steps did (read-only).
+status  prints where the campaign is, what it waits for, the current sweep's progress and spend (with
+        its projection at the run cap), the best configuration so far and the last steps (read-only;
+        references/schemas/status-output.schema.json).
+best    prints the best configuration so far, its metric value, run and iteration, and the command
+        that runs the program once more with it (read-only; references/schemas/best-output.schema.json).
 reset   archives the whole campaign under .ml-metaopt/archive/<timestamp>/; the next step starts it
         afresh from the campaign file. Refused while a sweep may still run or bill.
 
 --no-executor hands executor commands to the host (action run_executor) instead of starting them,
 for a host whose sandbox forbids a step from starting long-lived processes or reaching the network.
 --now TIME evaluates every time rule at that UTC time (replays and tests): the step then neither
-sleeps nor runs the executor.
+sleeps nor runs the executor; status measures elapsed time to it.
 
 With --json, stdout is one compact JSON document (references/schemas/step-output.schema.json for
 step and resume); without it, a short text for people. Exit codes: 0 ok, 1 the step could not run
@@ -56,15 +61,16 @@ from metaopt_lib.control import driver, loop, reset  # noqa: E402
 from metaopt_lib.control import run as run_lib  # noqa: E402
 from metaopt_lib.control.text_views import render  # noqa: E402
 from metaopt_lib.dispatch import DISPATCHERS  # noqa: E402
+from metaopt_lib.report.best import best_text  # noqa: E402
 
-COMMANDS = ("reset", "resume", "run", "status", "step")
+COMMANDS = ("best", "reset", "resume", "run", "status", "step")
 
 
 def build_parser():
     parser = argparse.ArgumentParser(prog="metaopt.py", description="Drive a campaign: each step does the "
                                      "mechanical work and prints the one action for the host. "
                                      "Exit 0 ok, 1 could not run (nothing changed), 2 usage, 3 busy.")
-    parser.add_argument("command", choices=COMMANDS, help="step, resume, status, reset or run")
+    parser.add_argument("command", choices=COMMANDS, help="step, resume, status, reset, run or best")
     parser.add_argument("--project-root", required=True, help="the training project (holds ml_metaopt_campaign.yaml)")
     parser.add_argument("--json", action="store_true", help="print one JSON document")
     parser.add_argument("--max-wait", type=_seconds, metavar="SECONDS", default=loop.DEFAULT_MAX_WAIT_SECONDS,
@@ -156,7 +162,10 @@ def main(argv=None, out=None, clock=None, executor=None, progress=None) -> int:
                 out.write(json.dumps(document, separators=(",", ":")) + "\n")
             return code
         if opts.command == "status":
-            document = driver.status(opts.project_root)
+            document = driver.status(opts.project_root, _checked_time(opts.now) if opts.now
+                                     else clock.now() if clock is not None else None)
+        elif opts.command == "best":
+            document = driver.best(opts.project_root)
         elif opts.command == "reset":
             moment = _checked_time(opts.now) if opts.now else driver.now_utc()
             document = driver.locked(opts.project_root, lambda cdir: reset.reset(cdir, moment))
@@ -168,7 +177,12 @@ def main(argv=None, out=None, clock=None, executor=None, progress=None) -> int:
         document = exc.report
         code = EXIT_BUSY if exc.report["error"]["code"] == "busy" else EXIT_INVALID
         print(exc.report["error"]["message"], file=sys.stderr)
-    text = json.dumps(document, separators=(",", ":")) if opts.json else render(opts.command, document)
+    if opts.json:
+        text = json.dumps(document, separators=(",", ":"))
+    elif opts.command == "best" and "error" not in document:
+        text = best_text(document)
+    else:
+        text = render(opts.command, document)
     out.write(text + "\n")
     return code
 

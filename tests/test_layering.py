@@ -16,12 +16,13 @@ LIB = support.SCRIPTS / "metaopt_lib"
 ALLOWED = {
     "contract": set(),
     "handoffs": {"contract"},
-    "control": {"contract", "handoffs", "dispatch"},
+    "control": {"contract", "handoffs", "dispatch", "report"},
+    "report": {"contract", "heuristic"},
     "executor": {"contract"},
     "preflight": {"contract"},
     "heuristic": {"contract"},
     "dispatch": {"contract", "heuristic"},
-    "docs": {"contract", "handoffs", "control", "executor", "preflight", "heuristic", "dispatch"},
+    "docs": {"contract", "handoffs", "control", "executor", "preflight", "heuristic", "dispatch", "report"},
 }
 # sub-packages that must not know each other
 SIBLINGS_APART = {("executor", "local"): ("executor", "cloud"), ("executor", "cloud"): ("executor", "local")}

@@ -200,6 +200,7 @@ class Status(unittest.TestCase):
         code, out, _ = run(metaopt_args("status", root))
         self.assertEqual(code, 0)
         view = json.loads(out)
+        self.assertEqual(validation.validate_document("status-output", view, "status"), [])
         self.assertEqual((view["machine_state"], view["phase"], view["iteration"], view["status"]),
                          ("WAIT_FOR_SWEEP", "gate_poll", 2, "RUNNING"))
         self.assertEqual(view["budget"], {"max_budget_usd": 5.0, "spent_usd": 0.1, "remaining_usd": 4.9})
@@ -209,8 +210,8 @@ class Status(unittest.TestCase):
         self.assertTrue(view["pending"] and 0 < len(view["recent"]) <= 5)
         code, text, _ = run(metaopt_args("status", root, json_output=False))
         self.assertEqual(code, 0)
-        for fragment in ("WAIT_FOR_SWEEP", "iteration 2", "spend", "0.10 / 5.00 USD", "next: step",
-                         "sim-campaign-iter-2", "baseline   0.9"):
+        for fragment in ("WAIT_FOR_SWEEP", "iteration 2", "spend", "$0.10 of $5.00", "next: step",
+                         "sim-campaign-iter-2", "baseline     0.9", "val_loss, lower is better"):
             self.assertIn(fragment, text)
         self.assertLessEqual(len(text.splitlines()), 20, "one screen")
         self.assertEqual(tree(root), before, "status is read-only")

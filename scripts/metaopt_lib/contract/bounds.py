@@ -32,6 +32,9 @@ READ_BOUNDS = {
                                    "of trials"),
     "step-output": Bound(1 * MiB, "a step prints one action of a few hundred bytes"),
     "run-output": Bound(1 * MiB, "a run prints one summary of a few kilobytes"),
+    "status-output": Bound(1 * MiB, "a status view of a few kilobytes: one sweep, one run's configuration, five "
+                                    "journal lines"),
+    "best-output": Bound(1 * MiB, "one configuration and one command"),
     "worker-registry": Bound(1 * MiB, "the skill's own workers.yaml, a few kilobytes"),
     "executor-record": Bound(64 * MiB, "the executor's own sweep records; a cloud record may list up to 100,000 "
                                        "killed runs"),

@@ -32,6 +32,8 @@ KINDS = {k.name: k for k in [
     Kind("trial-table", "trial-table", "json", lambda document, label, ctx: [], (), "trial table of a sweep"),
     Kind("step-output", "step-output", "json", lambda document, label, ctx: [], (), "driver step output"),
     Kind("run-output", "run-output", "json", lambda document, label, ctx: [], (), "driver run output"),
+    Kind("status-output", "status-output", "json", lambda document, label, ctx: [], (), "driver status view"),
+    Kind("best-output", "best-output", "json", lambda document, label, ctx: [], (), "driver best output"),
     Kind("worker-registry", "worker-registry", "yaml", document_checks.check_worker_registry, ("workers.yaml",),
          "worker registry"),
 ]}

@@ -13,6 +13,7 @@ from ..contract.paths import CAMPAIGN_FILE, PREFLIGHT_FILE, trial_table_path
 from ..contract.redaction import Redactor, secret_values
 from ..handoffs import HANDOFFS
 from ..handoffs.common import Inputs, ResultInput
+from ..report.best import best_document
 from . import actions, engine, mechanical
 from .state_store import CampaignDir, state_digest
 
@@ -269,11 +270,20 @@ def _engine_write(cdir, state, now, entry, **changes):
     return new_state
 
 
-def status(project_root) -> dict:
-    """The status view, read without the writer lock (state writes are atomic)."""
+def status(project_root, now=None) -> dict:
+    """The status view as of `now` (default: the clock), read without the writer lock (state writes
+    are atomic)."""
     cdir = CampaignDir(project_root)
     state = read_state(cdir)
-    return actions.status_view(state, cdir.journal_tail(5), _status_action(cdir, state))
+    return actions.status_view(state, cdir.journal_tail(5), _status_action(cdir, state), now or now_utc())
+
+
+def best(project_root) -> dict:
+    """The best-result view (`metaopt.py best`), read without the writer lock."""
+    cdir = CampaignDir(project_root)
+    state = read_state(cdir)
+    campaign, _ = load_campaign(cdir)
+    return cdir.redactor.document(best_document(cdir.root, state, campaign))
 
 
 def _status_action(cdir, state):

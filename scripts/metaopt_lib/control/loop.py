@@ -15,6 +15,7 @@ from ..contract.clock import parse_time
 from . import actions, driver
 from .clock import FrozenClock, SystemClock
 from .executor_runs import SubprocessExecutor, journal_entry
+from .mechanical import refresh_trials_csv
 from .resume import resume_stopped
 
 # Fits the shortest common host tool-call limit (Claude Code's and Copilot's 120 s default) with room
@@ -90,6 +91,8 @@ def _chain(cdir, options, summary):
             entry = journal_entry(cdir, state, move["record"], run, clock.now())
             cdir.append_journal(entry)
             summary = entry["summary"]
+            if move["record"]["name"] == "poll_sweep":
+                refresh_trials_csv(cdir, state)
             if not run.finished:
                 return _step_again(state, summary)
         elif kind == "wait":

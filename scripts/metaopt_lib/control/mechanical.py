@@ -1,11 +1,14 @@
-"""The mechanical directives the driver runs itself: the AGENTS.md hook and the reports.
+"""The mechanical directives the driver runs itself: the AGENTS.md hook and the reports
+(report/writer.py; the plain reports below when the campaign file cannot be read).
 
 Each is idempotent: running it twice leaves the same files.
 """
 from __future__ import annotations
 
-from ..contract.paths import SKILL_ROOT
+from ..contract.campaign import apply_defaults
+from ..contract.paths import CAMPAIGN_FILE, SKILL_ROOT
 from ..contract.state_views import budget_snapshot, effective_baseline
+from ..report.writer import write_final_report, write_iteration_report, write_trials_table
 from .agents_hook import add_hook, remove_hook
 
 
@@ -17,11 +20,35 @@ def run(campaign_dir, directive, state) -> None:
     elif kind == "remove_agents_hook":
         remove_hook(campaign_dir, payload["marker"])
     elif kind == "emit_iteration_report":
-        campaign_dir.write_text(payload["report_path"], iteration_report(state, directive["iteration"]))
+        campaign = _campaign(campaign_dir)
+        if campaign is None:
+            campaign_dir.write_text(payload["report_path"], iteration_report(state, directive["iteration"]))
+        else:
+            write_iteration_report(campaign_dir.root, state, campaign, directive["iteration"], campaign_dir.write_text)
     elif kind == "emit_final_report":
-        campaign_dir.write_text(payload["report_path"], final_report(state, payload))
+        campaign = _campaign(campaign_dir)
+        if campaign is None:
+            campaign_dir.write_text(payload["report_path"], final_report(state, payload))
+        else:
+            write_final_report(campaign_dir.root, state, campaign, payload, payload["report_path"],
+                               campaign_dir.write_text)
     else:
         raise ValueError(f"not a mechanical directive: {kind}")
+
+
+def refresh_trials_csv(campaign_dir, state) -> None:
+    """After a poll the step made: trials.csv with the trials finished so far (skipped while the
+    campaign file cannot be read; the iteration's report writes it again)."""
+    campaign = _campaign(campaign_dir)
+    if campaign is not None:
+        write_trials_table(campaign_dir.root, state, campaign, campaign_dir.write_text)
+
+
+def _campaign(campaign_dir):
+    """The campaign with its defaults, or None when the file is invalid now (an edit in progress): the
+    reports then fall back to what the state alone says (no objective, no command, no charts)."""
+    campaign, issues = campaign_dir.load("campaign", campaign_dir.root / CAMPAIGN_FILE)
+    return apply_defaults(campaign) if campaign is not None and not issues else None
 
 
 def _metric(run):

@@ -186,6 +186,7 @@ BLOCKS = {
     "fields-selection-result": lambda: field_table("selection-result"),
     "fields-analysis-result": lambda: field_table("analysis-result"),
     "fields-step-output": step_output_fields,
+    "fields-status-output": lambda: field_table("status-output", "#/$defs/view"),
     "requirements": requirements,
     "fields-preflight-readiness": lambda: field_table("preflight-readiness"),
 }
