@@ -16,6 +16,7 @@ from ..handoffs.common import Inputs, ResultInput
 from ..report.best import best_document
 from . import actions, engine, mechanical
 from .state_store import CampaignDir, state_digest
+from .status_view import status_view
 
 RESULT_KIND = {"metaopt-ideation-worker": "ideation-result", "metaopt-selection-worker": "selection-result",
                "metaopt-analysis-worker": "analysis-result"}
@@ -275,7 +276,7 @@ def status(project_root, now=None) -> dict:
     are atomic)."""
     cdir = CampaignDir(project_root)
     state = read_state(cdir)
-    return actions.status_view(state, cdir.journal_tail(5), _status_action(cdir, state), now or now_utc())
+    return status_view(state, cdir.journal_tail(5), _status_action(cdir, state), now or now_utc())
 
 
 def best(project_root) -> dict:
