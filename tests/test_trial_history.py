@@ -11,6 +11,7 @@ from metaopt_lib.executor.cloud.adapter import RunInfo
 from metaopt_lib.executor.cloud.runs import trial_rows
 from metaopt_lib.handoffs.common import Inputs
 from metaopt_lib.handoffs.history import BEST_ROWS, MAX_ROWS, RECENT_SWEEPS, trial_history
+from metaopt_lib.contract.trial_ranking import ranked, ranked_indices
 from metaopt_lib.handoffs.trial_summary import summarize_trials
 
 T0 = datetime.datetime(2026, 11, 22, 8, 0, tzinfo=datetime.timezone.utc)
@@ -128,3 +129,15 @@ class TrialSummaryOfAnAnalysisTask(unittest.TestCase):
         self.assertNotEqual(list(sub.iter_errors({"finished": -1})), [], "the check is not vacuous")
         self.assertEqual(summarize_trials([], "minimize"), {"finished": 0, "states": {}, "best": [], "worst": [],
                                                             "parameters": {}})
+
+
+class OneRankingOfTrials(unittest.TestCase):
+    def test_finished_trials_with_a_metric_best_first_ties_to_the_earlier(self):
+        rows = [{"run_id": "a", "state": "finished", "metric_value": 2.0},
+                {"run_id": "pruned", "state": "pruned", "metric_value": 0.1},
+                {"run_id": "b", "state": "finished", "metric_value": 1.0},
+                {"run_id": "none", "state": "finished", "metric_value": None},
+                {"run_id": "c", "state": "finished", "metric_value": 1.0}]
+        self.assertEqual([r["run_id"] for r in ranked(rows, "minimize")], ["b", "c", "a"])
+        self.assertEqual([r["run_id"] for r in ranked(rows, "maximize")], ["a", "b", "c"])
+        self.assertEqual(ranked_indices(rows, "minimize"), [2, 4, 0])

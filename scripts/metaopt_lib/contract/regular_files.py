@@ -63,22 +63,19 @@ def read_regular(path, label, max_bytes: int, within=None) -> bytes:
 def read_at(path, label, offset: int, size: int, within=None) -> bytes:
     """Up to `size` bytes of a regular file from `offset` (a file another process appends to); b""
     when it is missing. Raises FileRefused otherwise."""
-    try:
-        with _opened(path, label, within) as (fd, _):
-            os.lseek(fd, offset, os.SEEK_SET)
-            return os.read(fd, size)
-    except FileRefused as exc:
-        if exc.issue.rule == "file.missing":
-            return b""
-        raise
+    return _read_part(path, label, within, lambda _: offset, size)
 
 
 def read_tail(path, label, max_bytes: int, within=None) -> bytes:
     """The last max_bytes of a regular file; b"" when it is missing. Raises FileRefused otherwise."""
+    return _read_part(path, label, within, lambda info: max(0, info.st_size - max_bytes), max_bytes)
+
+
+def _read_part(path, label, within, start_of, size) -> bytes:
     try:
         with _opened(path, label, within) as (fd, info):
-            os.lseek(fd, max(0, info.st_size - max_bytes), os.SEEK_SET)
-            return os.read(fd, max_bytes)
+            os.lseek(fd, start_of(info), os.SEEK_SET)
+            return os.read(fd, size)
     except FileRefused as exc:
         if exc.issue.rule == "file.missing":
             return b""

@@ -29,8 +29,10 @@ class StepError(Exception):
         super().__init__(message)
         # An issue may quote a value of the campaign. Cut while redacting, so no part of a key is left,
         # and again after ([REDACTED] may be longer than what it hides).
+        redactor = Redactor(secret_values(os.environ))
+
         def hide(text, limit=None):
-            return Redactor(secret_values(os.environ)).text(text, limit)[:limit]
+            return redactor.text(text, limit)[:limit]
 
         self.report = {"schema_version": 2, "error": {
             "code": code, "message": hide(message, 300), "fix": hide(fix, 300),

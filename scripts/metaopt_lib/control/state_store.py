@@ -2,8 +2,10 @@
 
 Layout under <project>/.ml-metaopt/: state.json, journal.jsonl, lock, tasks/ directives/ results/
 (iteration-scoped), archive/ (consumed records' files), handoffs/ (every envelope, never overwritten).
-Everything written here shows secrets as [REDACTED] (references/secrets.md); state.json is written as
-given, because what enters it (the envelopes) was redacted before it was applied.
+Everything written here shows secrets as [REDACTED] (references/secrets.md): an envelope is redacted
+once, before it is applied (driver.apply, handoff_cli), so state.json, its spec files and the handoff
+copies are written as given; reports and journal lines, built here from other sources, are redacted
+as they are written.
 """
 from __future__ import annotations
 
@@ -150,7 +152,8 @@ class CampaignDir:
             return str(path)
 
     def write_spec(self, rel, document) -> None:
-        write_json_atomic(self.path(rel), self.redactor.document(document))
+        """A directive or task of an applied (so already redacted) envelope."""
+        write_json_atomic(self.path(rel), document)
 
     def write_text(self, rel, text) -> None:
         write_text_atomic(self.path(rel), self.redactor.text(text))
@@ -160,7 +163,7 @@ class CampaignDir:
         name = (f"{envelope['computed_against_seq'] + 1:06d}-{envelope['agent']}-{envelope['phase']}"
                 ".handoff-envelope.json")
         rel = f"{METAOPT_DIR_NAME}/handoffs/{name}"
-        write_json_atomic(self.path(rel), self.redactor.document(envelope))
+        write_json_atomic(self.path(rel), envelope)
         return rel
 
     def write_preview(self, envelope, now) -> str:
@@ -172,7 +175,7 @@ class CampaignDir:
         while os.path.lexists(self.path(rel)):
             count += 1
             rel = f"{base}-{count}.handoff-envelope.json"
-        write_json_atomic(self.path(rel), self.redactor.document(envelope))
+        write_json_atomic(self.path(rel), envelope)
         return rel
 
     def set_aside(self, rel) -> None:

@@ -2,6 +2,7 @@
 agents/workers.yaml and the worker's profile (the only sources of what a worker gets)."""
 from __future__ import annotations
 
+import functools
 import json
 import os
 from dataclasses import dataclass
@@ -44,19 +45,21 @@ class WorkerJob:
         return validation.load_valid("worker-task", self.task_path, within=self.project_root)
 
     def write_result(self, document: dict) -> None:
-        write_json_atomic(self.result_path, self._redactor().document(document))
+        write_json_atomic(self.result_path, self._redactor.document(document))
 
     def write_raw_result(self, text: str) -> None:
         """What a worker answered (secrets hidden): the next step's gate says what is wrong with it."""
-        write_text_atomic(self.result_path, self._redactor().text(text))
+        write_text_atomic(self.result_path, self._redactor.text(text))
 
+    @functools.cached_property
     def _redactor(self):
+        """The campaign's redaction, read once per job (its file and this process's environment)."""
         return project_redactor(self.project_root, os.environ)
 
     def write_failure(self, reason: str) -> None:
         """A `failed` result saying why this attempt gave none; the gate retries it with the reason."""
         document = {"schema_version": 1, "task_id": self.task_id, "worker": self.worker, "status": "failed",
-                    "failure_reason": one_line(self._redactor().text(reason))}  # hidden before it is cut
+                    "failure_reason": one_line(self._redactor.text(reason))}  # hidden before it is cut
         if self.lane == "ideation":
             document["proposals"] = []
         self.write_result(document)

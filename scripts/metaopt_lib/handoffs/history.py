@@ -3,6 +3,8 @@ poll_sweep writes), each earlier iteration's best run (also standing in for a re
 a table), bounded so a task stays small whatever the campaign's length."""
 from __future__ import annotations
 
+from ..contract.trial_ranking import ranked_indices
+
 # The most recent sweeps whose whole trial table is read; older iterations add only their best run.
 RECENT_SWEEPS = 5
 MAX_ROWS = 200
@@ -47,9 +49,7 @@ def _capped(rows, direction):
     """At most MAX_ROWS rows in their original order: the BEST_ROWS best finished, then the latest."""
     if len(rows) <= MAX_ROWS:
         return rows
-    scored = [i for i, row in enumerate(rows) if row["state"] == "finished" and row["metric_value"] is not None]
-    scored.sort(key=lambda i: rows[i]["metric_value"], reverse=direction == "maximize")
-    keep = set(scored[:BEST_ROWS])
+    keep = set(ranked_indices(rows, direction)[:BEST_ROWS])
     for index in range(len(rows) - 1, -1, -1):
         if len(keep) >= MAX_ROWS:
             break

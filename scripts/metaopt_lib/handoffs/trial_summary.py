@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import math
 
+from ..contract.trial_ranking import ranked
+
 EXTREMES = 5
 TOP_FRACTION = 0.25
 MAX_CATEGORIES = 20
@@ -12,17 +14,16 @@ MAX_CATEGORIES = 20
 
 def summarize_trials(rows, direction) -> dict:
     """worker-task.schema.json#/$defs/trialSummary of a sweep's trial rows."""
-    finished = [r for r in rows if r["state"] == "finished" and r["metric_value"] is not None]
-    ordered = sorted(finished, key=lambda r: r["metric_value"], reverse=direction == "maximize")
+    ordered = ranked(rows, direction)  # the finished trials with a metric, best first
     top = ordered[:max(1, math.ceil(TOP_FRACTION * len(ordered)))] if ordered else []
     states = {}
     for row in rows:
         states[row["state"]] = states.get(row["state"], 0) + 1
-    names = sorted({name for row in finished for name in row["params"]})
-    return {"finished": len(finished), "states": dict(sorted(states.items())),
+    names = sorted({name for row in ordered for name in row["params"]})
+    return {"finished": len(ordered), "states": dict(sorted(states.items())),
             "best": [_brief(r) for r in ordered[:EXTREMES]],
             "worst": [_brief(r) for r in ordered[::-1][:EXTREMES]] if len(ordered) > EXTREMES else [],
-            "parameters": {name: _parameter(name, finished, top) for name in names}}
+            "parameters": {name: _parameter(name, ordered, top) for name in names}}
 
 
 def _brief(row) -> dict:

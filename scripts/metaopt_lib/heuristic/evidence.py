@@ -5,6 +5,8 @@ from __future__ import annotations
 import math
 import warnings
 
+from ..contract.trial_ranking import ranked
+
 # Fewer finished trials than this and importance is not estimated (no dimension is dropped).
 MIN_TRIALS_FOR_IMPORTANCE = 10
 TOP_FRACTION = 0.25
@@ -18,10 +20,7 @@ class Evidence:
         self.direction = direction
         rows = (history or {}).get("trials", [])
         self.rows = rows
-        finished = [r for r in rows if r["state"] == "finished" and r["metric_value"] is not None]
-        sign = -1 if direction == "maximize" else 1
-        order = sorted(range(len(finished)), key=lambda i: (sign * finished[i]["metric_value"], i))
-        self.ranked = [finished[i] for i in order]
+        self.ranked = ranked(rows, direction)
 
     @property
     def best(self) -> dict | None:

@@ -38,9 +38,3 @@ def read_tables(project_root, state) -> tuple[list, dict, list]:
             trials.append(dict(row, iteration=iteration, sweep_identity=identity, trial=number))
     return trials, spaces, problems
 
-
-def ranked(trials, direction: str) -> list:
-    """The trials with a metric value, best first (ties: the earlier trial)."""
-    scored = [(i, t) for i, t in enumerate(trials) if t["metric_value"] is not None]
-    sign = -1 if direction == "maximize" else 1
-    return [t for _, t in sorted(scored, key=lambda pair: (sign * pair[1]["metric_value"], pair[0]))]

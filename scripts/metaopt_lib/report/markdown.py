@@ -8,7 +8,7 @@ and where the raw data is (trials.csv, the Optuna journals, the wandb offline ru
 from __future__ import annotations
 
 from ..contract.state_views import budget_snapshot
-from .campaign_trials import ranked
+from ..contract.trial_ranking import ranked
 from .numbers import direction_words, readable
 
 TOP_TRIALS = 10

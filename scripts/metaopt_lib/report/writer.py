@@ -24,7 +24,7 @@ def gather(project_root, state, campaign, draw=True) -> dict:
     best = best_result(state)
     facts = {"metric": objective["metric"], "trials": trials, "iterations": rows, "best": best,
              "reproduce": reproduce_command(root, campaign, best["config"]) if best else None,
-             "charts": [], "further": further_reading(root, state, campaign), "problems": problems,
+             "charts": [], "further": further_reading(state, campaign, best), "problems": problems,
              "metaopt": f"python3 {SKILL_ROOT / 'scripts' / 'metaopt.py'}", "root": str(root)}
     if draw:
         facts["charts"] = _charts(root, trials, rows, spaces, objective)
@@ -58,7 +58,7 @@ def write_trials_table(project_root, state, campaign, write_text) -> None:
     write_text(TRIALS_CSV, csv_text(trials, campaign["objective"]["metric"]))
 
 
-def further_reading(root: Path, state, campaign) -> list:
+def further_reading(state, campaign, best) -> list:
     """Where the raw data of each sweep is, and the command that opens it."""
     lines = []
     backend = campaign["compute"]["backend"]
@@ -70,7 +70,6 @@ def further_reading(root: Path, state, campaign) -> list:
     current = state["current_sweep"]
     if current and current.get("sweep_url"):
         lines.append(f"the W&B sweep of iteration {current['iteration']}: {current['sweep_url']}")
-    best = best_result(state)
     if best and best.get("run_url"):
         lines.append(f"the best run on W&B: {best['run_url']}")
     return lines
