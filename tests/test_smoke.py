@@ -256,11 +256,11 @@ class RealPointTest(SmokeTestCase):
 
     POINT = {"lr": 0.01, "batch_size": 32, "momentum": 0.9}
 
-    def real_smoke(self, command=None, params=None, env=None, program="train_no_defaults.py"):
-        shutil.copy(TRAINING / "train_no_defaults.py", self.repo / "train_no_defaults.py")
+    def real_smoke(self, command=None, params=None, env=None, program="train_no_defaults.py", **more):
+        shutil.copy(TRAINING / program, self.repo / program)
         payload = {"command": command, "working_dir": "repo", "timeout_seconds": 60, "max_output_lines": 20,
                    "program": program, "sweep_command": None, "params": self.POINT if params is None else params,
-                   "metric": "val_loss", "swept": ["lr", "batch_size", "momentum"]}
+                   "metric": "val_loss", "swept": ["lr", "batch_size", "momentum"], **more}
         ctx = ExecContext(project_root=self.root, env=dict(os.environ, **(env or {})))
         outcome = run_smoke_test(payload, ctx, limit_seconds=60, name="smoke-1-1-1")
         self.assert_valid_result(outcome)
@@ -272,6 +272,23 @@ class RealPointTest(SmokeTestCase):
         self.assertTrue(outcome.details["metric_logged"])
         self.assertIsNone(outcome.details["failure"])
         self.assertEqual(outcome.details["unread_keys"], ["momentum"], "the program never reads momentum")
+
+    def test_the_seed_key_the_program_reads_is_found_among_the_candidates(self):
+        candidates = ["random_seed", "seed", "rng_seed"]
+        seeded = self.real_smoke(program="train_seeded.py", params={"lr": 0.01, "batch_size": 64},
+                                 seed_candidates=candidates)
+        self.assertEqual(seeded.details["seed_parameter"], "seed")
+        unseeded = self.real_smoke(seed_candidates=candidates)
+        self.assertIsNone(unseeded.details["seed_parameter"], "train_no_defaults.py reads no seed")
+        self.assertNotIn("seed_parameter", self.real_smoke().details, "no candidates asked, no answer")
+
+    def test_a_program_reading_its_whole_config_has_no_seed_that_can_be_told(self):
+        (self.repo / "whole.py").write_text(
+            "import wandb\nrun = wandb.init(config={'seed': 1})\nprint(dict(run.config))\n"
+            "wandb.log({'val_loss': 1.0})\nrun.finish()\n")
+        outcome = self.real_smoke(command="python3 whole.py", seed_candidates=["seed"])
+        self.assertTrue(outcome.details["passed"], outcome.details)
+        self.assertIsNone(outcome.details["seed_parameter"])
 
     def test_without_a_point_such_a_program_fails_with_its_error(self):
         outcome = self.real_smoke(params={})

@@ -38,13 +38,16 @@ STATES = {s.name: s for s in [
     State("LOCAL_SANITY", "running", REMOTE, ("request_smoke_test", "gate_smoke_test"),
           "Smoke-test one real point of the sweep for 60 s; nothing is spent before it passes."),
     State("LAUNCH_SWEEP", "running", REMOTE, ("request_launch", "confirm_launch"),
-          "Check the budget, record the launch intent, launch or reconnect, read the launch result."),
+          "Check the budget, record the launch intent, launch or reconnect, read the launch result "
+          "(the search sweep, its noise-floor re-runs or the random-search control)."),
     State("WAIT_FOR_SWEEP", "running", REMOTE, ("request_poll", "gate_poll"),
-          "Poll the sweep: watchdog, spend ledger, budget; retry transient errors with backoff."),
+          "Poll the sweep: watchdog, spend ledger, budget; retry transient errors with backoff; "
+          "record the noise floor or the control when theirs ends."),
     State("ANALYZE", "running", REMOTE, ("plan_analysis", "finalize_analysis"),
           "Dispatch the analysis worker; recompute improvement in code."),
     State("ROLL_ITERATION", "running", CLOSE, ("roll_iteration",),
-          "Record the iteration, move the baseline, carry learnings, check stop conditions."),
+          "Record the iteration, move the baseline (beyond the noise floor when measured), carry learnings, "
+          "check stop conditions; run the random-search control before stopping when it is on."),
     State("COMPLETE", "terminal", None, (TERMINAL_PHASE,),
           "A stop condition was met (target, max iterations, plateau or budget); resumable once raised."),
     State("BLOCKED_CONFIG", "terminal", None, (TERMINAL_PHASE,),
@@ -88,19 +91,23 @@ TRANSITIONS = (
      Transition("LOCAL_SANITY", "BLOCKED_PROTOCOL", "executor_attempts_exhausted"),
      Transition("LAUNCH_SWEEP", "LAUNCH_SWEEP", "launch_pending_or_retried"),
      Transition("LAUNCH_SWEEP", "WAIT_FOR_SWEEP", "sweep_launched"),
-     Transition("LAUNCH_SWEEP", "COMPLETE", "budget_cannot_pay_for_launch"),
+     Transition("LAUNCH_SWEEP", "COMPLETE", "budget_cannot_pay_for_launch_or_control_cannot_run"),
+     Transition("LAUNCH_SWEEP", "ROLL_ITERATION", "noise_floor_turned_off"),
      Transition("LAUNCH_SWEEP", "FAILED", "launch_failed"),
      Transition("LAUNCH_SWEEP", "BLOCKED_PROTOCOL", "executor_attempts_exhausted"),
      Transition("WAIT_FOR_SWEEP", "WAIT_FOR_SWEEP", "sweep_running_or_poll_retried"),
      Transition("WAIT_FOR_SWEEP", "ANALYZE", "sweep_finished"),
+     Transition("WAIT_FOR_SWEEP", "ROLL_ITERATION", "noise_floor_or_control_ended"),
      Transition("WAIT_FOR_SWEEP", "COMPLETE", "budget_exhausted"),
      Transition("WAIT_FOR_SWEEP", "FAILED", "sweep_failed"),
      Transition("WAIT_FOR_SWEEP", "BLOCKED_PROTOCOL", "executor_attempts_exhausted"),
      Transition("ANALYZE", "ANALYZE", "analysis_pending_or_retried"),
      Transition("ANALYZE", "ROLL_ITERATION", "analysis_recorded"),
+     Transition("ANALYZE", "LAUNCH_SWEEP", "analysis_recorded_noise_floor_due"),
      Transition("ANALYZE", "BLOCKED_PROTOCOL", "worker_attempts_exhausted"),
      Transition("ROLL_ITERATION", "IDEATE", "continue_campaign"),
-     Transition("ROLL_ITERATION", "COMPLETE", "stop_condition_met")]
+     Transition("ROLL_ITERATION", "COMPLETE", "stop_condition_met"),
+     Transition("ROLL_ITERATION", "LAUNCH_SWEEP", "stop_condition_met_control_due")]
     + [Transition(n, "BLOCKED_CONFIG", "campaign_invalid_or_identity_changed") for n in _REVALIDATING]
     + [Transition(b, n, "resume_after_fix") for b in sorted(BLOCKED_STATES) for n in RUNNING_STATES]
     + [Transition("COMPLETE", n, "resume_after_limit_raised") for n in LIMIT_RESUME_STATES]
@@ -146,6 +153,8 @@ FIELD_OWNERS = {
     "sanity": REMOTE,
     "spend_ledger": REMOTE,
     "analysis": REMOTE,
+    "noise_floor": REMOTE,
+    "control": REMOTE,
     "iteration": CLOSE,
     "baseline": CLOSE,
     "learnings": CLOSE,

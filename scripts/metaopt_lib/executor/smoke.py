@@ -16,7 +16,6 @@ read from wandb.config.
 from __future__ import annotations
 
 import errno
-import json
 import os
 import re
 import selectors
@@ -32,6 +31,7 @@ from ..contract.process_group import has_exited, kill_session, start_in_new_sess
 from ..contract.redaction import Redactor
 from ..contract.trial_command import trial_argv
 from .outcome import ExecContext, ExecError, Outcome
+from .smoke_reads import metric_logged_in, seed_read, unread_keys
 from .trial_env import run_environment, write_param_files
 
 SMOKE_AREA = "smoke"
@@ -165,13 +165,13 @@ def run_smoke_test(payload: dict, ctx: ExecContext, limit_seconds: float | None 
     stderr_tail = OutputTail(payload["max_output_lines"], keep)
     timed_out, code, seconds = _watch(process, {process.stdout.fileno(): stdout_tail,
                                                 process.stderr.fileno(): stderr_tail}, limit)
-    metric_logged = _metric_logged(run_dir, payload["metric"]) if payload.get("metric") else None
+    metric_logged = metric_logged_in(run_dir, payload["metric"]) if payload.get("metric") else None
     failure = _failure(timed_out, code, metric_logged, payload.get("metric"))
     return Outcome({"passed": failure is None, "exit_code": None if timed_out else code,
                     "timed_out": timed_out, "duration_seconds": round(seconds, 3),
                     "stdout_tail": stdout_tail.rendered(redactor), "stderr_tail": stderr_tail.rendered(redactor),
-                    "metric_logged": metric_logged, "unread_keys": _unread(run_dir, payload.get("swept")),
-                    "failure": failure})
+                    "metric_logged": metric_logged, "unread_keys": unread_keys(run_dir, payload.get("swept")),
+                    "failure": failure, **seed_read(run_dir, payload.get("seed_candidates"))})
 
 
 def _smoke_run(payload, ctx, run_dir):
@@ -207,37 +207,6 @@ def _failure(timed_out, code, metric_logged, metric):
     if metric_logged is False:
         return f"the smoke test exited 0 without logging the objective metric {metric!r} with wandb.log"
     return None
-
-
-def _lines(path):
-    try:
-        text = path.read_text(encoding="utf-8", errors="replace")
-    except OSError:
-        return []
-    out = []
-    for line in text.splitlines():
-        try:
-            record = json.loads(line)
-        except ValueError:
-            continue
-        if isinstance(record, dict):
-            out.append(record)
-    return out
-
-
-def _metric_logged(run_dir, metric) -> bool:
-    return any(isinstance(r.get("metrics"), dict) and metric in r["metrics"] for r in _lines(run_dir / "metrics.jsonl"))
-
-
-def _unread(run_dir, swept):
-    """Swept keys the program never read from wandb.config; None when that cannot be told."""
-    if swept is None:
-        return None
-    reads = _lines(run_dir / "config-reads.jsonl")
-    if any(r.get("all") is True for r in reads):
-        return None
-    read = {r.get("key") for r in reads}
-    return [key for key in swept if key not in read]
 
 
 def _watch(process: subprocess.Popen, tails: dict, limit: float) -> tuple[bool, int | None, float]:

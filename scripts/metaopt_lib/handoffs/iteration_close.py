@@ -1,14 +1,18 @@
 """metaopt-iteration-close-control: ROLL_ITERATION / roll_iteration.
 
-Records the finished iteration once, moves the baseline only to a better value, updates the
-no-improvement streak, carries the learnings, asks for the iteration report, and checks the stop
-conditions before the next iteration can spend anything.
+Records the finished iteration once, moves the baseline only to a better value (beyond the noise
+floor when one was measured), updates the no-improvement streak, carries the learnings, asks for the
+iteration report, and checks the stop conditions before the next iteration can spend anything. At a
+stop with honesty.random_search_control on, the budget-matched control runs first (LAUNCH_SWEEP);
+its end brings the campaign back here, and the stop is made.
 """
 from __future__ import annotations
 
 from ..contract import machine
 from ..contract.campaign import launch_reservation
+from ..contract.improvement import judge
 from ..contract.state_views import budget_snapshot, effective_baseline, improves
+from . import honesty
 from .common import run_phase
 
 
@@ -20,31 +24,50 @@ def roll_iteration(state, campaign, inputs, builder):
     iteration = state["iteration"]
     if any(record["iteration"] == iteration for record in state["completed_iterations"]):
         # Already counted (the state was restored after the roll was recorded): never count twice.
-        baseline, streak = effective_baseline(state), state["no_improve_streak"]
+        baseline, streak, closed = effective_baseline(state), state["no_improve_streak"], state
     else:
-        baseline, streak = _close_iteration(state, campaign, builder)
+        baseline, streak, record = _close_iteration(state, campaign, builder)
+        closed = dict(state, completed_iterations=state["completed_iterations"] + [record])
     builder.directive("emit_iteration_report", {"report_path": iteration_report_path(iteration)})
     stops = stop_conditions(state, campaign, baseline, streak)
     if stops:
-        return builder.terminal("COMPLETE", "; ".join(text for _, text in stops) + ".", campaign,
-                                limits=[kind for kind, _ in stops])
+        note = honesty.control_line(state.get("control")) if honesty.control_ran(state) else ""
+        if honesty.control_due(closed, campaign):
+            parameters, why_not = honesty.control_space(closed, campaign, inputs)
+            if any(kind == "budget" for kind, _ in stops):
+                note = "the random-search control did not run: no budget is left for it"
+            elif parameters is None:
+                note = f"the random-search control did not run: {why_not}"
+            else:
+                return builder.advance("LAUNCH_SWEEP", "request_launch", "; ".join(text for _, text in stops) +
+                                       f"; first the random-search control with the campaign's "
+                                       f"{honesty.trial_budget(closed)} trials.")
+        return _stop(builder, campaign, stops, note)
     builder.set("/iteration", iteration + 1)
     return builder.advance("IDEATE", "plan_ideation", f"Iteration {iteration} closed; starting iteration "
                            f"{iteration + 1} (no-improvement streak {streak}).")
 
 
 def _close_iteration(state, campaign, builder):
-    """Patch the history, baseline, streak and learnings; return the baseline and streak after."""
+    """Patch the history, baseline, streak and learnings; return the baseline and streak after, and the
+    iteration's record."""
     iteration, analysis = state["iteration"], state["analysis"]
     objective = campaign["objective"]
     best, baseline = analysis["best_run"], effective_baseline(state)
-    # analysis.improved was computed by the code; checking again here keeps the baseline from ever
-    # moving to a worse value, whatever the record says.
-    improved = bool(analysis["improved"] and best is not None and improves(
-        best["metric_value"], baseline["metric_value"] if baseline else None,
-        objective["direction"], objective["improvement_threshold"]))
+    noise = iteration_noise(state)
+    value = best["metric_value"] if best else None
+    if noise is not None and best is not None:
+        verdict = judge(value, baseline["metric_value"] if baseline else None, objective["direction"],
+                        objective["improvement_threshold"], noise, noise["sd_multiple"])
+        improved, value = verdict.adopted, verdict.value
+    else:
+        # analysis.improved was computed by the code; checking again here keeps the baseline from ever
+        # moving to a worse value, whatever the record says.
+        improved = bool(analysis["improved"] and best is not None and improves(
+            value, baseline["metric_value"] if baseline else None,
+            objective["direction"], objective["improvement_threshold"]))
     if improved:
-        baseline = {"metric_value": best["metric_value"], "source": "sweep", "iteration": iteration,
+        baseline = {"metric_value": value, "source": "sweep", "iteration": iteration,
                     "run_id": best["run_id"], "run_url": best.get("run_url"), "config": best["config"]}
         builder.set("/baseline", baseline)
     streak = 0 if improved else state["no_improve_streak"] + 1
@@ -55,13 +78,37 @@ def _close_iteration(state, campaign, builder):
     if "proposal_content_hash" in state["selected_sweep"]:
         record["proposal_content_hash"] = state["selected_sweep"]["proposal_content_hash"]
     sweep = state["current_sweep"]
-    if sweep is not None and sweep["sweep_identity"] == analysis["sweep_identity"]:
+    if "trials" in analysis:
+        record.update(trials=analysis["trials"], runner_restarts=analysis.get("runner_restarts", 0),
+                      sweep_url=analysis.get("sweep_url"))
+    elif sweep is not None and sweep["sweep_identity"] == analysis["sweep_identity"]:
         record.update(trials=sweep["trials"], runner_restarts=sweep.get("runner_restarts", 0))
+    if noise is not None:
+        record.update(noise_floor=noise, noise_spend_usd=_sweep_spend(state, noise["sweep_identity"]))
     builder.append("/completed_iterations", record)
     builder.set("/no_improve_streak", streak)
     for text in analysis["learnings"]:
         builder.append("/learnings", {"iteration": iteration, "text": text})
-    return baseline, streak
+    return baseline, streak, record
+
+
+def iteration_noise(state):
+    """This iteration's noise floor, or None when none was measured."""
+    noise = state.get("noise_floor")
+    return noise if noise is not None and noise["iteration"] == state["iteration"] else None
+
+
+def _stop(builder, campaign, stops, note=""):
+    reason = "; ".join([text for _, text in stops] + ([note] if note else [])) + "."
+    return builder.terminal("COMPLETE", reason, campaign, limits=[kind for kind, _ in stops] or None,
+                            resume_state="ROLL_ITERATION", resume_phase="roll_iteration")
+
+
+def stop(state, campaign, builder, note):
+    """COMPLETE on the stop conditions that hold now, with `note`; resumable at the iteration close.
+    For a phase after ROLL_ITERATION that cannot go on with the stop (the control's space is gone)."""
+    return _stop(builder, campaign, stop_conditions(state, campaign, effective_baseline(state),
+                                                    state["no_improve_streak"]), note)
 
 
 def _sweep_spend(state, identity) -> float:

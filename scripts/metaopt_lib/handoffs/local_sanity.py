@@ -10,6 +10,7 @@ iteration the campaign blocks.
 from __future__ import annotations
 
 from ..contract.sweep_space import representative_point, swept_keys
+from . import honesty
 from .remote_sweep import (MAX_EXECUTOR_ATTEMPTS, executor_error, executor_problem, newest_pending, supersede,
                            wait_for_executor)
 from .worker_gate import error
@@ -56,9 +57,17 @@ def gate_smoke_test(state, campaign, inputs, builder):
     unread = document["details"].get("unread_keys") or []
     if unread:
         return _reject_selection(state, campaign, builder, unread)
-    if state.get("sanity"):
+    summary = "Smoke test passed; check the budget and launch."
+    if honesty.seed_candidates(campaign):
+        # What the noise floor's re-runs vary: the seed key the program was seen to read.
+        seed = document["details"].get("seed_parameter")
+        builder.set("/sanity", {"iteration": state["iteration"], "proposal_id": state["selected_sweep"]["proposal_id"],
+                                "unread_keys": [], "rejections": 0, "seed_parameter": seed})
+        summary += (f" The program reads its seed from {seed!r}." if seed else
+                    " The program reads no seed the smoke test could see; the noise floor re-runs the configuration as it is.")
+    elif state.get("sanity"):
         builder.set("/sanity", None)
-    return builder.advance("LAUNCH_SWEEP", "request_launch", "Smoke test passed; check the budget and launch.")
+    return builder.advance("LAUNCH_SWEEP", "request_launch", summary)
 
 
 def _reject_selection(state, campaign, builder, unread):
@@ -93,12 +102,14 @@ def _smoke_test_directive(builder, state, campaign):
     project, objective = campaign["project"], campaign["objective"]
     config = state["selected_sweep"]["sweep_config"]
     parameters = config.get("parameters", {})
-    builder.directive("run_smoke_test", {
-        "command": project.get("smoke_test_command"), "working_dir": project["repo"],
-        "timeout_seconds": SMOKE_TEST_TIMEOUT_SECONDS, "max_output_lines": SMOKE_TEST_OUTPUT_LINES,
-        "program": project["program"], "sweep_command": config.get("command"),
-        "params": representative_point(parameters), "metric": objective["metric"],
-        "swept": swept_keys(parameters)})
+    payload = {"command": project.get("smoke_test_command"), "working_dir": project["repo"],
+               "timeout_seconds": SMOKE_TEST_TIMEOUT_SECONDS, "max_output_lines": SMOKE_TEST_OUTPUT_LINES,
+               "program": project["program"], "sweep_command": config.get("command"),
+               "params": representative_point(parameters), "metric": objective["metric"],
+               "swept": swept_keys(parameters)}
+    if honesty.seed_candidates(campaign):
+        payload["seed_candidates"] = honesty.seed_candidates(campaign)
+    builder.directive("run_smoke_test", payload)
 
 
 def _smoke_failure(document) -> str:

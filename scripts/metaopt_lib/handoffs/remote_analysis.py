@@ -4,6 +4,7 @@ in code; the worker's "improved" is kept only as its advisory claim."""
 from __future__ import annotations
 
 from ..contract.state_views import effective_baseline, improves, pending_of
+from . import honesty
 from .history import trial_history
 from .trial_summary import summarize_trials
 from .worker_gate import gate_worker_results
@@ -64,8 +65,15 @@ def _record_analysis(state, campaign, builder, document):
                               "best_run": best, "improved": improved,
                               "worker_claimed_improved": document["improved"],
                               "explanation": document["best_run_explanation"],
-                              "learnings": document["learnings"]})
+                              "learnings": document["learnings"], "trials": sweep["trials"], "sweep_url": sweep["sweep_url"],
+                              "runner_restarts": sweep.get("runner_restarts", 0)})
     verdict = "improved" if improved else "did not improve"
     if document["improved"] != improved:
         verdict += f" (the worker claimed {'it did' if document['improved'] else 'it did not'}; the code decides)"
+    settings = honesty.noise_settings(campaign)
+    if settings and best is not None:
+        return builder.advance("LAUNCH_SWEEP", "request_launch", f"{sweep['sweep_identity']}'s best run "
+                               f"{best['run_id']} ({best['metric_value']:g}); re-run its configuration "
+                               f"{settings['repeats']} times: the mean of the re-runs, against the threshold and "
+                               "the noise floor, decides whether the baseline moves.")
     return builder.advance("ROLL_ITERATION", "roll_iteration", f"{sweep['sweep_identity']} {verdict}.")

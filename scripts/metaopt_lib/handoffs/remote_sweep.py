@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from ..contract.campaign import objective_of
 from ..contract.clock import add_seconds, parse_time
-from ..contract.state_views import budget_snapshot, pending_of, sweep_identity
+from ..contract.state_views import budget_snapshot, pending_of
+from . import honesty
 
 MAX_POLL_ATTEMPTS = 5
 POLL_INTERVAL_SECONDS = 60
@@ -14,8 +15,9 @@ CLOUD_POLL_BOUNDS = (30, 300)
 # Re-issues of one executor directive (smoke test, launch, teardown) before the campaign gives up.
 MAX_EXECUTOR_ATTEMPTS = 3
 FINISHED_SWEEP_STATUSES = ("finished", "canceled")
-# A sweep stopped by the budget is analyzed with what it has once the user raised the budget.
-BUDGET_STOP = {"limits": ["budget"], "resume_state": "ANALYZE", "resume_phase": "plan_analysis"}
+# A search sweep stopped by the budget is analyzed with what it has once the user raised the budget;
+# a noise floor or control stopped by it is recorded with what it has and judged at the iteration close.
+BUDGET_RESUME = {"search": ("ANALYZE", "plan_analysis")}
 
 
 def executor_problem(record, result, directive_type):
@@ -58,9 +60,8 @@ def _ledger_index(state, identity):
     return None
 
 
-def ensure_ledger_entry(builder, state, inputs):
-    """Open the ledger entry of this iteration's sweep at 0 USD unless it exists."""
-    identity = sweep_identity(state)
+def ensure_ledger_entry(builder, state, inputs, identity):
+    """Open the ledger entry of a sweep of this iteration at 0 USD unless it exists."""
     if _ledger_index(state, identity) is None:
         builder.append("/spend_ledger/entries", {"sweep_identity": identity, "iteration": state["iteration"],
                                                  "usd": 0, "complete": True, "updated_at": inputs.now})
@@ -120,8 +121,8 @@ def request_poll(state, campaign, inputs, builder):
     builder.set("/spend_ledger/max_budget_usd", campaign["compute"]["max_budget_usd"])
     budget = capped_budget(state, campaign)
     if budget["remaining_usd"] <= 0:
-        return builder.terminal("COMPLETE", f"Budget exhausted: ${budget['spent_usd']:g} of "
-                                f"${budget['max_budget_usd']:g} spent.", campaign, **BUDGET_STOP)
+        return budget_stop(state, campaign, inputs, builder, sweep, f"Budget exhausted: ${budget['spent_usd']:g} of "
+                           f"${budget['max_budget_usd']:g} spent.")
     supersede(builder, state, "poll_sweep")
     builder.directive("poll_sweep", {
         "sweep_identity": sweep["sweep_identity"], "sweep_id": sweep["sweep_id"], "backend": sweep["backend"],
@@ -182,8 +183,8 @@ def _after_teardown(state, campaign, inputs, builder, teardowns):
     if teardowns["confirmed"] and not teardowns["waiting"]:
         builder.set("/current_sweep/resources_live", False)
         if sweep["status"] in FINISHED_SWEEP_STATUSES:
-            return builder.advance("ANALYZE", "plan_analysis", f"{sweep['sweep_identity']} {sweep['status']} "
-                                   "and torn down; analyze it.")
+            return sweep_ended(state, campaign, inputs, builder, sweep,
+                               f"{sweep['sweep_identity']} {sweep['status']} and torn down.")
         return builder.advance("WAIT_FOR_SWEEP", "request_poll", "Teardown confirmed; poll again.")
     if teardowns["failed"] and not teardowns["waiting"]:
         record, why, retryable = teardowns["failed"][-1]
@@ -200,7 +201,7 @@ def _after_teardown(state, campaign, inputs, builder, teardowns):
         return builder.wait([r["id"] for r in teardowns["waiting"]], None, "Waiting for the teardown result: "
                             "run the executor for it, then step again.")
     if sweep["status"] in FINISHED_SWEEP_STATUSES and not sweep["resources_live"]:
-        return builder.advance("ANALYZE", "plan_analysis", f"{sweep['sweep_identity']} {sweep['status']}; analyze it.")
+        return sweep_ended(state, campaign, inputs, builder, sweep, f"{sweep['sweep_identity']} {sweep['status']}.")
     return request_poll(state, campaign, inputs, builder)
 
 
@@ -257,9 +258,10 @@ def _apply_poll(state, campaign, inputs, builder, details, teardowns):
     total = _record_spend(builder, state, inputs, details["spend"]["sweep_spend_usd"], True)
     cap = campaign["compute"]["max_budget_usd"]
     name = sweep["sweep_identity"]
+    after = dict(sweep, status=status, trials=details["trials"], best_run=details["best_run"])
     if status == "budget_exceeded" or total >= cap:
-        return builder.terminal("COMPLETE", f"Budget exhausted: ${total:g} of ${cap:g} spent ({name}).", campaign,
-                                **BUDGET_STOP)
+        return budget_stop(state, campaign, inputs, builder, after,
+                           f"Budget exhausted: ${total:g} of ${cap:g} spent ({name}).")
     if status == "failed":
         return builder.terminal("FAILED", f"Sweep {name} failed (stop reason {details['stop_reason']}).", campaign)
     if status in FINISHED_SWEEP_STATUSES:
@@ -267,7 +269,26 @@ def _apply_poll(state, campaign, inputs, builder, details, teardowns):
             if not teardowns["waiting"]:
                 _teardown(builder, sweep, f"sweep {status}; release its resources")
             return builder.advance("WAIT_FOR_SWEEP", "gate_poll", f"{name} {status}; tearing down before analysis.")
-        return builder.advance("ANALYZE", "plan_analysis", f"{name} {status}: {details['trials']['finished']} "
-                               f"trial(s) finished; ${total:g} of ${cap:g} spent.")
+        return sweep_ended(state, campaign, inputs, builder, after, f"{name} {status}: {details['trials']['finished']} "
+                           f"trial(s) finished; ${total:g} of ${cap:g} spent.")
     return builder.advance("WAIT_FOR_SWEEP", "request_poll", f"{name} {status}: {details['trials']['finished']} "
                            f"finished, {details['trials']['running']} running; ${total:g} of ${cap:g} spent.")
+
+
+def sweep_ended(state, campaign, inputs, builder, sweep, text):
+    """A sweep ended: a search sweep goes to its analysis, the others are recorded and judged at the
+    iteration close."""
+    if honesty.purpose_of(sweep) == "search":
+        return builder.advance("ANALYZE", "plan_analysis", f"{text} Analyze it.")
+    line = honesty.record_ended(state, campaign, inputs, builder, sweep)
+    return builder.advance("ROLL_ITERATION", "roll_iteration", f"{text} {line[0].upper()}{line[1:]}.")
+
+
+def budget_stop(state, campaign, inputs, builder, sweep, text):
+    """The budget ran out while `sweep` ran: stop, resumable once the budget was raised."""
+    purpose = honesty.purpose_of(sweep)
+    if purpose != "search":
+        text += f" {honesty.record_ended(state, campaign, inputs, builder, sweep)} (cut short)."
+    resume_state, resume_phase = BUDGET_RESUME.get(purpose, ("ROLL_ITERATION", "roll_iteration"))
+    return builder.terminal("COMPLETE", text, campaign, limits=["budget"], resume_state=resume_state,
+                            resume_phase=resume_phase)

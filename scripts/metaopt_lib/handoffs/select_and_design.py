@@ -35,7 +35,7 @@ def plan_selection(state, campaign, inputs, builder) -> dict:
                                "Run metaopt.py resume to ask the ideation workers for new proposals.", campaign,
                                resume_state="IDEATE", resume_phase="plan_ideation")
     sanity = state.get("sanity")
-    if sanity and sanity["iteration"] == state["iteration"]:
+    if sanity and sanity["iteration"] == state["iteration"] and sanity["unread_keys"]:
         # The smoke test found swept parameters the program never reads: ask again, saying which.
         builder.worker(SELECTION_WORKER, campaign, selection_context(state, campaign, inputs),
                        attempt=sanity["rejections"] + 1,

@@ -37,7 +37,8 @@ def _launch_details(payload, spec, reconnected, started, resources, launched_at)
 def new_spec(directive, ctx: ExecContext) -> dict:
     payload = directive["payload"]
     local = payload["local"]
-    return {"schema_version": 1, "sweep_identity": payload["sweep_identity"],
+    purpose = {"purpose": payload["purpose"]} if "purpose" in payload else {}
+    return {"schema_version": 1, "sweep_identity": payload["sweep_identity"], **purpose,
             "sweep_id": sweep_id_for(payload["sweep_identity"]), "launched_at": timestamp(ctx.now()),
             "repo": local["repo"], "program": payload["sweep_config"]["program"],
             "command": payload["sweep_config"].get("command") or ["${env}", "${interpreter}", "${program}", "${args}"],

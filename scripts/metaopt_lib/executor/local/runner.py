@@ -124,7 +124,10 @@ class Runner:
     def _ask_new(self):
         """A trial with a parameter set the sweep has not run; a repeat is told as not run (outcome
         duplicate). None once the sampler keeps proposing only sets that already ran. A grid runs an
-        interrupted point again (every point once to the end); random and bayes sweeps never do."""
+        interrupted point again (every point once to the end); random and bayes sweeps never do. A
+        noise floor's random sweep re-runs one configuration on purpose: every proposal is new to it."""
+        if self.spec.get("purpose") == "noise_floor" and self.plan.method != "grid":
+            return self.study.ask(self.plan.distributions())
         ran = ran_parameter_sets(self.study, with_interrupted=self.plan.method != "grid")
         for _ in range(MAX_REPEATED_PROPOSALS):
             trial = self.study.ask(self.plan.distributions())
