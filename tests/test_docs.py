@@ -17,7 +17,7 @@ from metaopt_lib.docs.docgen import BLOCKS
 REFERENCES = support.ROOT / "references"
 REFERENCE_FILES = ["state-machine.md", "control-protocol.md", "contracts.md", "backend-contract.md",
                    "worker-lanes.md", "dependencies.md", "preflight.md", "local-backend.md",
-                   "skypilot-backend.md", "worker-clis.md", "secrets.md", "reports.md"]
+                   "skypilot-backend.md", "worker-clis.md", "secrets.md", "reports.md", "honesty.md"]
 V3_NAMES = ["hetzner-delegation", "ray-hetzner", "materialization", "diagnosis", "rollover"]
 
 

@@ -122,7 +122,7 @@ def sweep_progress(state) -> dict | None:
     budget = budget_snapshot(state)
     return {"sweep_identity": sweep["sweep_identity"], "trials_finished": sweep["trials"]["finished"],
             "trials_running": sweep["trials"]["running"],
-            "run_cap": selected.get("sweep_config", {}).get("run_cap"),
+            "run_cap": sweep.get("run_cap") or selected.get("sweep_config", {}).get("run_cap"),
             "best_metric": sweep["best_run"]["metric_value"] if sweep["best_run"] else None,
             "spent_usd": budget["spent_usd"], "max_budget_usd": budget["max_budget_usd"]}
 

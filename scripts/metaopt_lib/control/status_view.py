@@ -53,10 +53,11 @@ def state_objective(state):
 
 def best_so_far(state, objective, baseline):
     """The best run of every sweep so far (the earliest of equals), whether or not it became the baseline."""
-    closed = {record["iteration"] for record in state["completed_iterations"]}
+    closed = {record["iteration"]: record for record in state["completed_iterations"]}
     runs = [(record["iteration"], record["best_run"]) for record in state["completed_iterations"] if record["best_run"]]
     sweep = state["current_sweep"]
-    if sweep is not None and sweep["best_run"] and sweep["iteration"] not in closed:
+    if sweep is not None and sweep["best_run"] and sweep["iteration"] not in closed \
+            and sweep.get("purpose", "search") == "search":
         runs.append((sweep["iteration"], sweep["best_run"]))
     if not runs or objective is None:
         return None
@@ -65,8 +66,10 @@ def best_so_far(state, objective, baseline):
     if baseline and baseline["source"] == "sweep" and baseline.get("iteration") == iteration \
             and baseline.get("run_id") == run["run_id"]:
         judgement = "baseline"
+    elif iteration not in closed:
+        judgement = "pending"
     else:
-        judgement = "not-adopted" if iteration in closed else "pending"
+        judgement = "not-adopted-noise-floor" if closed[iteration].get("noise_floor") else "not-adopted"
     return {"metric_value": run["metric_value"], "run_id": run["run_id"], "run_url": run.get("run_url"),
             "iteration": iteration, "config": run["config"], "judgement": judgement}
 
@@ -76,13 +79,15 @@ def sweep_status(state, sweep, now) -> dict:
     entry = next((e for e in state["spend_ledger"]["entries"] if e["sweep_identity"] == sweep["sweep_identity"]),
                  None)
     selected = state["selected_sweep"]
-    run_cap = selected["sweep_config"]["run_cap"] if selected and selected["iteration"] == sweep["iteration"] else None
+    run_cap = sweep.get("run_cap")
+    if run_cap is None and selected and selected["iteration"] == sweep["iteration"]:
+        run_cap = selected["sweep_config"]["run_cap"]
     active = sweep["status"] in ACTIVE_SWEEP_STATUSES
     spent = entry["usd"] if entry else None
     billed_seconds = _seconds_between(sweep["launched_at"], entry["updated_at"] if entry else None)
     rate = spent / (billed_seconds / 3600) if spent is not None and entry["complete"] and billed_seconds else None
     return {"sweep_identity": sweep["sweep_identity"], "iteration": sweep["iteration"], "backend": sweep["backend"],
-            "status": sweep["status"], "active": active, "trials": sweep["trials"],
+            "purpose": sweep.get("purpose", "search"), "status": sweep["status"], "active": active, "trials": sweep["trials"],
             "runner_restarts": sweep.get("runner_restarts", 0), "run_cap": run_cap,
             "best_metric": sweep["best_run"]["metric_value"] if sweep["best_run"] else None,
             "launched_at": sweep["launched_at"], "last_poll_at": sweep["last_poll_at"],

@@ -63,7 +63,11 @@ def _status(doc) -> str:
 
 
 JUDGEMENTS = {"baseline": "the baseline", "pending": "this sweep's, not judged yet",
-              "not-adopted": "not adopted: it did not beat the baseline by the improvement threshold"}
+              "not-adopted": "not adopted: it did not beat the baseline by the improvement threshold",
+              "not-adopted-noise-floor": "not adopted: the mean of its re-runs did not beat the baseline by the "
+                                         "improvement threshold and beyond the noise floor"}
+PURPOSES = {"search": "", "noise_floor": " [noise floor: re-runs of the best configuration]",
+            "control": " [random-search control]"}
 CONFIG_LINES = 20
 
 
@@ -105,7 +109,7 @@ def _sweep_lines(sweep) -> list:
     counts += [f"{trials[k]} {k}" for k in ("killed", "interrupted") if trials.get(k)]
     cap = f"of run cap {sweep['run_cap']}" if sweep["run_cap"] is not None else "(run cap not in the state)"
     best = "none yet" if sweep["best_metric"] is None else readable(sweep["best_metric"])
-    first = (f"sweep        {sweep['sweep_identity']} {sweep['status']} ({sweep['backend']}): "
+    first = (f"sweep        {sweep['sweep_identity']}{PURPOSES[sweep['purpose']]} {sweep['status']} ({sweep['backend']}): "
              f"{', '.join(counts)} {cap}; best {best}")
     active = sweep["active"]
     if sweep["elapsed_seconds"] is None:

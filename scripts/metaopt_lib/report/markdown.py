@@ -7,8 +7,10 @@ and where the raw data is (trials.csv, the Optuna journals, the wandb offline ru
 """
 from __future__ import annotations
 
+from ..contract.improvement import judge
 from ..contract.state_views import budget_snapshot
 from ..contract.trial_ranking import ranked
+from .honesty_sections import agents_added_section, best_noise_line, noise_cell, verdict_words
 from .numbers import direction_words, readable
 
 TOP_TRIALS = 10
@@ -22,6 +24,7 @@ def final_markdown(state, campaign, facts, terminal) -> str:
              f"threshold {readable(objective['improvement_threshold'])}).", ""]
     lines += _best_section(facts)
     lines += _iterations_section(state, objective, facts["iterations"])
+    lines += agents_added_section(state, campaign, facts)
     lines += _spend_section(state)
     lines += _top_trials_section(facts["trials"], objective)
     lines += _charts_section(facts["charts"])
@@ -48,33 +51,23 @@ def iteration_markdown(state, campaign, facts, iteration) -> str:
 
 
 def iteration_rows(state, threshold, direction) -> list:
-    """Per completed iteration: the best seen, the baseline before and after, and why it was (not) adopted."""
+    """Per completed iteration: the best seen, its noise floor, the baseline before and after, and why
+    it was (not) adopted (the verdict of contract/improvement.py, with the record's own decision)."""
     hydration = state["hydration"] or {}
     before = (hydration.get("initial_baseline") or {}).get("metric_value")
     rows = []
     for record in state["completed_iterations"]:
         best = record["best_run"]["metric_value"] if record["best_run"] else None
         after = record["baseline_after"]
+        noise = record.get("noise_floor")
+        verdict = judge(best, before, direction, threshold, noise, noise["sd_multiple"] if noise else None)
         rows.append({"iteration": record["iteration"], "sweep_identity": record["sweep_identity"],
-                     "trials": record.get("trials"), "best_seen": best, "baseline_before": before,
-                     "baseline_after": after, "improved": record["improved"], "spend_usd": record["spend_usd"],
-                     "why": _why(best, before, record["improved"], threshold, direction)})
+                     "trials": record.get("trials"), "best_seen": best, "noise_floor": noise,
+                     "baseline_before": before, "baseline_after": after, "improved": record["improved"],
+                     "spend_usd": record["spend_usd"] + record.get("noise_spend_usd", 0),
+                     "why": verdict_words(verdict, record["improved"], noise)})
         before = after if after is not None else before
     return rows
-
-
-def _why(best, before, improved, threshold, direction) -> str:
-    if best is None:
-        return "no trial logged the metric"
-    if before is None:
-        return "the first result: adopted as the baseline"
-    gain = best - before if direction == "maximize" else before - best
-    if improved:
-        return f"better by {readable(gain)}, above the threshold {readable(threshold)}: adopted"
-    if gain > 0:
-        return (f"better by {readable(gain)}, but not by more than the improvement threshold "
-                f"{readable(threshold)}: not adopted")
-    return "not better than the baseline"
 
 
 def _best_section(facts) -> list:
@@ -82,8 +75,8 @@ def _best_section(facts) -> list:
     if best is None:
         return ["## Best configuration", "", "No sweep of this campaign produced a result yet.", ""]
     where = f"iteration {best['iteration']}, run `{best['run_id']}`" if best.get("run_id") else "the campaign"
-    lines = ["## Best configuration", "", f"`{facts['metric']}` = {readable(best['metric_value'])} ({where}).", "",
-             "| parameter | value |", "|---|---|"]
+    lines = ["## Best configuration", "", f"`{facts['metric']}` = {readable(best['metric_value'])} ({where})"
+             + best_noise_line(facts) + ".", "", "| parameter | value |", "|---|---|"]
     lines += [f"| `{name}` | `{value}` |" for name, value in best["config"].items()]
     lines += ["", "As a W&B config file: [best-config.yaml](best-config.yaml). To run it once more:", "", "```sh",
               facts["reproduce"], "```", ""]
@@ -91,15 +84,18 @@ def _best_section(facts) -> list:
 
 
 def _iterations_section(state, objective, rows) -> list:
-    lines = ["## Iterations", "", "| iteration | trials | best seen | baseline before | baseline after | verdict |",
-             "|---|---|---|---|---|---|"]
+    noise = any(r["noise_floor"] for r in rows)
+    extra = (" re-runs of the best: mean ± sd |", "---|") if noise else ("", "")
+    lines = ["## Iterations", "", "| iteration | trials | best seen |" + extra[0] + " baseline before | baseline after "
+             "| verdict |", "|---|---|---|" + extra[1] + "---|---|---|"]
     for r in rows:
         trials = r["trials"] or {}
         count = f"{trials.get('finished', 0)} finished, {trials.get('failed', 0)} failed" if trials else "—"
-        lines.append(f"| {r['iteration']} | {count} | {readable(r['best_seen'])} | {readable(r['baseline_before'])} "
-                     f"| {readable(r['baseline_after'])} | {r['why']} |")
+        cell = f" {noise_cell(r['noise_floor'])} |" if noise else ""
+        lines.append(f"| {r['iteration']} | {count} | {readable(r['best_seen'])} |{cell} "
+                     f"{readable(r['baseline_before'])} | {readable(r['baseline_after'])} | {r['why']} |")
     if not rows:
-        lines.append("| — | — | — | — | — | no iteration completed |")
+        lines.append("| — | — | — |" + (" — |" if noise else "") + " — | — | no iteration completed |")
     return lines + [""]
 
 
