@@ -200,6 +200,19 @@ class Progress(unittest.TestCase):
         _, document = status(position(COMPLETE))
         self.assertEqual(document["current_sweep"]["projection"]["unavailable"], "the sweep has ended")
 
+    def test_a_noise_floor_sweep_shows_its_purpose_and_its_own_run_cap(self):
+        root = fresh_copy(POLL_2)
+        rerun = {"run_id": "noise-t0", "run_url": None, "metric_value": 0.01, "config": {"lr": 0.01}}
+        edit_state(root, lambda s: s["current_sweep"].update(sweep_identity="sim-campaign-iter-2-noise",
+                                                             purpose="noise_floor", run_cap=3, best_run=rerun))
+        _, text = status(root, json_output=False)
+        self.assertIn("sweep        sim-campaign-iter-2-noise [noise floor: re-runs of the best configuration] "
+                      "running (local): 0 finished, 0 running, 0 failed of run cap 3; best 0.01", text)
+        _, document = status(root)
+        self.assertEqual((document["current_sweep"]["purpose"], document["current_sweep"]["run_cap"]),
+                         ("noise_floor", 3))
+        self.assertNotEqual(document["best"]["run_id"], "noise-t0", "a re-run of the best configuration is no new best")
+
     def test_the_view_of_a_sweep_without_a_run_cap_in_the_state_says_so(self):
         # Selection of iteration 2 is recorded while iteration 1's sweep is still the current one.
         _, document = status(position((2, "LAUNCH_SWEEP", "request_launch")))
@@ -316,6 +329,24 @@ class BestConfiguration(unittest.TestCase):
         _, text = status(root, json_output=False)
         self.assertIn("best so far  0.898 (iteration 2, run trial-2-best; not adopted: it did not beat the baseline "
                       "by the improvement threshold)", text)
+
+    def test_a_better_run_whose_re_runs_did_not_beat_the_noise_says_so(self):
+        root = fresh_copy(COMPLETE)
+
+        def within_noise(state):
+            record = state["completed_iterations"][1]
+            record["best_run"]["metric_value"] = 0.85
+            record.update(improved=False, baseline_after=0.9, noise_floor={
+                "iteration": 2, "sweep_identity": "sim-campaign-iter-2-noise", "run_id": "trial-2-best",
+                "config": record["best_run"]["config"], "repeats": 2, "seed_parameter": None, "seeds": None,
+                "values": [0.88, 0.92], "mean": 0.9, "sd": 0.028, "sd_multiple": 2, "stop_reason": "finished"})
+            state["baseline"] = dict(state["completed_iterations"][0]["best_run"], source="sweep", iteration=1)
+        edit_state(root, within_noise)
+        _, document = status(root)
+        self.assertEqual(document["best"]["judgement"], "not-adopted-noise-floor")
+        _, text = status(root, json_output=False)
+        self.assertIn("not adopted: the mean of its re-runs did not beat the baseline by the improvement threshold "
+                      "and beyond the noise floor", text)
 
     def test_a_campaign_given_baseline(self):
         root = fresh_copy(FIRST_IDEATION)
