@@ -3,7 +3,9 @@ rules, crash recovery, idempotency, secrets and the shape of every result."""
 from __future__ import annotations
 
 import copy
+import csv
 import datetime
+import io
 import importlib.util
 import json
 import math
@@ -21,6 +23,7 @@ from metaopt_lib.executor.cloud import backend as skypilot_backend, record as cl
 from metaopt_lib.executor.cloud.adapter import CloudError
 from metaopt_lib.executor.outcome import ExecContext
 from metaopt_lib.executor.records import RecordError
+from metaopt_lib.report.writer import write_trials_table
 
 SECRET = "wandb-secret-KEY-5f9c2d7e1a3b4c6d8e0f"
 IDENTITY = "cifar-cloud-iter-1"
@@ -363,6 +366,26 @@ class PollProgress(unittest.TestCase):
         again = self.poll()["details"]
         self.assertEqual(again["idle_killed"], [])
         self.assertEqual(again["trials"]["killed"], 2)
+
+    def test_every_poll_writes_the_trial_table_the_report_reads_from_w_and_bs_runs(self):
+        cloud, start = self.p.cloud, self.p.clock()
+        cloud.add_run(self.sweep_id, "r-second", cluster=self.names[1], state="finished", metric=0.41,
+                      config={"lr": 0.02, "_wandb": {"x": 1}}, created=start + datetime.timedelta(minutes=2))
+        cloud.add_run(self.sweep_id, "r-first", cluster=self.names[0], state="crashed", metric=None,
+                      config={"lr": 0.05}, created=start)
+        # r-second's last heartbeat (now) is dated before its creation, as two machines' clocks can make
+        # it: no negative trial length, no invalid poll result.
+        self.assertEqual(self.poll()["details"]["trial_seconds"], 0)
+        table = json.loads((self.p.root / ".ml-metaopt" / "trials" / f"{IDENTITY}.json").read_text())
+        self.assertEqual(validation.validate_document("trial-table", table, "table"), [])
+        self.assertEqual([(r["run_id"], r["state"], r["params"], r["metric_value"]) for r in table["trials"]],
+                         [("r-first", "failed", {"lr": 0.05}, None), ("r-second", "finished", {"lr": 0.02}, 0.41)])
+        state = {"completed_iterations": [], "current_sweep": {"iteration": 1, "sweep_identity": IDENTITY}}
+        written = {}
+        write_trials_table(self.p.root, state, {"objective": {"metric": "val_loss"}}, written.__setitem__)
+        rows = list(csv.DictReader(io.StringIO(written[".ml-metaopt/reports/trials.csv"])))
+        self.assertEqual([(r["run_id"], r["state"], r["val_loss"], r["param.lr"], r["purpose"]) for r in rows],
+                         [("r-first", "failed", "", "0.05", "search"), ("r-second", "finished", "0.41", "0.02", "search")])
 
     def test_the_same_poll_directive_twice_reports_the_same_kills_and_liveness(self):
         self.p.cloud.add_run(self.sweep_id, "r-dead", cluster=self.names[0], logged=self.p.clock())

@@ -46,8 +46,9 @@ def status_from_record(record: dict, finished: int) -> tuple | None:
 
 
 def trial_seconds(runs: list):
-    """Median wall time of the finished runs (first to last heartbeat), or None before one finished."""
-    times = sorted((r.heartbeat_at - r.created_at).total_seconds() for r in runs
+    """Median wall time of the finished runs (first to last heartbeat), or None before one finished. A
+    heartbeat W&B dates before the run's creation (clocks of two machines) counts as no time, never less."""
+    times = sorted(max(0.0, (r.heartbeat_at - r.created_at).total_seconds()) for r in runs
                    if r.state.lower() == "finished" and r.heartbeat_at and r.created_at)
     return round(statistics.median(times), 3) if times else None
 
