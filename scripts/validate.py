@@ -28,7 +28,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from metaopt_lib.contract import validation  # noqa: E402
-from metaopt_lib.contract.campaign_secrets import campaign_secret_warnings, redactor_for  # noqa: E402
+from metaopt_lib.contract.advisories import document_warnings  # noqa: E402
+from metaopt_lib.contract.campaign_secrets import redactor_for  # noqa: E402
 from metaopt_lib.contract.conventions import EXIT_INVALID, EXIT_OK, EXIT_USAGE  # noqa: E402
 
 
@@ -102,7 +103,7 @@ def main(argv=None, out=None) -> int:
         return EXIT_INVALID
     document, issues = validation.load_and_validate(kind, path, context=context)
     campaign = document if kind == "campaign" and isinstance(document, dict) else None
-    warnings = campaign_secret_warnings(campaign, str(path)) if campaign else []
+    warnings = document_warnings(kind, document, str(path))
     _report(out, path, kind, issues, warnings, redactor_for(campaign, os.environ))
     return EXIT_OK if not issues else EXIT_INVALID
 
