@@ -13,7 +13,8 @@ the current state.
 Prints one JSON report on stdout: {"file", "kind", "valid", "errors": [{path, rule, message,
 expected, fix}], "warnings": [...]}, errors sorted by JSON path. A warning does not make a document
 invalid: a campaign field that holds a secret (rule secret-in-campaign; the message names the JSON path
-and how to pass it through the environment, never the value).
+and how to pass it through the environment, never the value), a metric name W&B's UI cannot sort by,
+a distribution W&B only warns about (log_uniform and its kin), an unusually spelled W&B entity.
 
 Exit codes: 0 valid, 1 invalid (or a context file is invalid), 2 usage error.
 """
