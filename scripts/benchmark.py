@@ -5,6 +5,7 @@ Usage:
   python3 scripts/benchmark.py control-plane [--repeat N]
   python3 scripts/benchmark.py local-backend [--repeat N]
   python3 scripts/benchmark.py quickstart [--repeat N]
+  python3 scripts/benchmark.py wandb-conformance [--corpus FILE]
 
 control-plane: median wall time of one `metaopt.py step` process at iteration 1 and at a
 synthesized iteration 1,000 (under --now: no executor runs, no sleeping); for a five-iteration
@@ -23,6 +24,10 @@ quickstart: the README's quickstart (examples/quickstart/run.sh, with this inter
 already installed) from start to COMPLETE: its wall time, the best validation accuracy it reached
 per iteration, and the training program's default configuration run alone, for comparison. Needs
 optuna, scikit-learn and wandb. --repeat defaults to 1 here (7 for the others).
+
+wandb-conformance: how many sweep configs of W&B's own verdict corpus (default
+fixtures/sweep-config/wandb-conformance.json) this skill judges as W&B does, real configs and
+synthetic probes apart, and every case where we differ (with the reason when it is intentional).
 
 Prints one JSON document. Exit codes: 0 done, 1 a run failed, 2 usage.
 """
@@ -201,13 +206,23 @@ def quickstart(repeat) -> dict:
     return {"runs": runs, "wall_seconds_median": statistics.median(walls), "target_wall_seconds": 180}
 
 
+def wandb_conformance(corpus) -> dict:
+    from metaopt_lib.contract import wandb_conformance as conformance
+    return {"corpus": str(corpus), **conformance.measure(corpus)}
+
+
 def main(argv=None, out=None) -> int:
     out = out or sys.stdout
     parser = argparse.ArgumentParser(prog="benchmark.py", description="Print benchmark numbers as JSON. "
                                      "Exit 0 done, 1 a run failed, 2 usage.")
-    parser.add_argument("suite", choices=["control-plane", "local-backend", "quickstart"])
+    parser.add_argument("suite", choices=["control-plane", "local-backend", "quickstart", "wandb-conformance"])
     parser.add_argument("--repeat", type=int, help="runs per timing (median reported; default 7, quickstart 1)")
+    parser.add_argument("--corpus", help="wandb-conformance: the verdict corpus to measure on")
     opts = parser.parse_args(argv)
+    if opts.suite == "wandb-conformance":
+        from metaopt_lib.contract.wandb_conformance import CORPUS_FILE
+        out.write(json.dumps({"suite": opts.suite, **wandb_conformance(opts.corpus or CORPUS_FILE)}, indent=2) + "\n")
+        return 0
     suites = {"control-plane": control_plane, "local-backend": local_backend, "quickstart": quickstart}
     repeat = opts.repeat if opts.repeat is not None else (1 if opts.suite == "quickstart" else 7)
     try:

@@ -13,7 +13,8 @@ the current state.
 Prints one JSON report on stdout: {"file", "kind", "valid", "errors": [{path, rule, message,
 expected, fix}], "warnings": [...]}, errors sorted by JSON path. A warning does not make a document
 invalid: a campaign field that holds a secret (rule secret-in-campaign; the message names the JSON path
-and how to pass it through the environment, never the value).
+and how to pass it through the environment, never the value), a metric name W&B's UI cannot sort by,
+a distribution W&B only warns about (log_uniform and its kin), an unusually spelled W&B entity.
 
 Exit codes: 0 valid, 1 invalid (or a context file is invalid), 2 usage error.
 """
@@ -28,7 +29,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from metaopt_lib.contract import validation  # noqa: E402
-from metaopt_lib.contract.campaign_secrets import campaign_secret_warnings, redactor_for  # noqa: E402
+from metaopt_lib.contract.advisories import document_warnings  # noqa: E402
+from metaopt_lib.contract.campaign_secrets import redactor_for  # noqa: E402
 from metaopt_lib.contract.conventions import EXIT_INVALID, EXIT_OK, EXIT_USAGE  # noqa: E402
 
 
@@ -102,7 +104,7 @@ def main(argv=None, out=None) -> int:
         return EXIT_INVALID
     document, issues = validation.load_and_validate(kind, path, context=context)
     campaign = document if kind == "campaign" and isinstance(document, dict) else None
-    warnings = campaign_secret_warnings(campaign, str(path)) if campaign else []
+    warnings = document_warnings(kind, document, str(path))
     _report(out, path, kind, issues, warnings, redactor_for(campaign, os.environ))
     return EXIT_OK if not issues else EXIT_INVALID
 

@@ -490,6 +490,11 @@ class FinalizeSelectionTest(HandoffCase):
                  ("worker target kept", refined(metric={"name": "val_loss", "goal": "minimize", "target": 0.4}), 20,
                   {"name": "val_loss", "goal": "minimize", "target": 0.4}),
                  ("metric added when the worker gave none", dict(lr_sweep(0.1), metric=None), 20,
+                  {"name": "val_loss", "goal": "minimize"}),
+                 ("worker impute kept, goal the campaign's",
+                  refined(metric={"name": "val_loss", "impute": "best", "impute_while_running": "latest"}), 20,
+                  {"name": "val_loss", "goal": "minimize", "impute": "best", "impute_while_running": "latest"}),
+                 ("W&B entity and project dropped", refined(entity="someone-else", project="elsewhere"), 20,
                   {"name": "val_loss", "goal": "minimize"})]
         for name, config, run_cap, metric in cases:
             with self.subTest(name):
@@ -498,6 +503,7 @@ class FinalizeSelectionTest(HandoffCase):
                 after = self.apply(state, envelope)
                 final = after["selected_sweep"]["sweep_config"]
                 self.assertEqual((final["run_cap"], final["metric"], final["program"]), (run_cap, metric, "train.py"))
+                self.assertFalse({"entity", "project"} & set(final))
 
     def test_unusable_results_are_retried_then_block(self):
         not_in_pool = ok(selection_result(winning_proposal_id="prop-1-1"))

@@ -15,6 +15,7 @@ import unittest
 
 from support import FIXTURES, SCRIPTS
 
+from metaopt_lib.executor.local.search_choices import MAX_GRID_RANGE_VALUES
 from metaopt_lib.executor.local.search_space import (MAPPING_ROWS, SearchPlan, SearchSpaceError,
                                                      mapping_table_markdown, plan_search)
 
@@ -352,7 +353,7 @@ class UnsupportedSpaces(unittest.TestCase):
         error = self.refuse(_config(
             ok={"min": 0.0, "max": 1.0},
             b1={"distribution": "beta", "a": 2.0},
-            opt={"values": ["sgd", "adam"], "probabilities": [0.3, 0.7]},
+            opt={"values": ["sgd", "adam"], "probabilities": [0.3, 0.7]},  # mapped: a weighted choice
             lr={"distribution": "uniform", "min": 0.0, "max": 1.0, "q": 0.1},
             both={"value": 1, "values": [1, 2]},
             block={"value": 3, "parameters": {"qb": {"distribution": "q_beta"}}},
@@ -362,11 +363,10 @@ class UnsupportedSpaces(unittest.TestCase):
             ("local.search_space_unsupported", "$.payload.sweep_config.parameters.b1.distribution"),
             ("local.search_space_unsupported",
              "$.payload.sweep_config.parameters.block.parameters.qb.distribution"),
-            ("local.search_space_unused_key", "$.payload.sweep_config.parameters.block.value"),
-            ("local.search_space_unused_key", "$.payload.sweep_config.parameters.both.values"),
-            ("local.search_space_unused_key", "$.payload.sweep_config.parameters.lr.q"),
+            ("sweep.key_not_for_distribution", "$.payload.sweep_config.parameters.block.value"),
+            ("sweep.key_not_for_distribution", "$.payload.sweep_config.parameters.both.values"),
+            ("sweep.key_not_for_distribution", "$.payload.sweep_config.parameters.lr.q"),
             ("local.search_space_unsupported", "$.payload.sweep_config.parameters.odd.values[1]"),
-            ("local.search_space_unsupported", "$.payload.sweep_config.parameters.opt.probabilities"),
         ])
         for issue in error.issues:
             self.assertEqual(issue.file, "directive")
@@ -374,10 +374,20 @@ class UnsupportedSpaces(unittest.TestCase):
         self.assertEqual(str(error), error.issues[0].message)
         self.assertIn("skypilot", error.issues[0].fix)
 
-    def test_probabilities_fix_names_both_ways_out(self):
-        issue = self.refuse(_config(opt={"values": ["a", "b"], "probabilities": [0.5, 0.5]})).issues[0]
-        self.assertIn("remove probabilities", issue.fix)
-        self.assertIn("skypilot", issue.fix)
+    def test_grid_ranges_longer_than_a_values_list_are_refused_with_a_fix(self):
+        cases = {"wide": ({"min": 0, "max": MAX_GRID_RANGE_VALUES}, "narrow the range"),
+                 "fine": ({"distribution": "q_uniform", "min": 0.0, "max": 10.0, "q": 0.001}, "enlarge q")}
+        for name, (spec, fix) in cases.items():
+            with self.subTest(name):
+                with self.assertRaises(SearchSpaceError) as caught:
+                    plan_search({"method": "grid", "parameters": {name: spec}}, "directive", self.PREFIX)
+                issue = caught.exception.issues[0]
+                self.assertEqual((issue.rule, issue.path),
+                                 ("local.search_space_unsupported", f"$.payload.sweep_config.parameters.{name}"))
+                self.assertIn(fix, issue.fix)
+                self.assertIn(str(MAX_GRID_RANGE_VALUES), issue.expected)
+        self.assertEqual(plan_search({"method": "grid", "parameters": {"n": {"min": 1, "max": MAX_GRID_RANGE_VALUES}}})
+                         .grid_size, MAX_GRID_RANGE_VALUES)
 
     def test_ranges_leaving_floating_point_are_refused(self):
         cases = {
@@ -397,7 +407,7 @@ class UnsupportedSpaces(unittest.TestCase):
     def test_semantic_sweep_rules_are_reported_once_not_crashed_on(self):
         cases = {"sweep.min_not_below_max": {"min": 2.0, "max": 1.0},
                  "sweep.log_values_min_positive": {"distribution": "log_uniform_values", "min": 0.0, "max": 1.0},
-                 "sweep.mixed_int_float_bounds": {"min": 0, "max": 1.5},
+                 "sweep.key_not_for_distribution": {"min": 0.0, "max": 1.5, "mu": 1.0},
                  "sweep.int_uniform_needs_ints": {"distribution": "int_uniform", "min": 0.5, "max": 3.5}}
         for rule, spec in cases.items():
             with self.subTest(rule):
@@ -489,7 +499,7 @@ class MappingTable(unittest.TestCase):
             with self.subTest(name):
                 self.assertIn(f"`{name}`", specs)
         rejected = {spec.split("`")[1] for spec, dist, _ in MAPPING_ROWS if dist == "rejected"}
-        self.assertEqual(rejected, {"values", "beta", "q_beta"})
+        self.assertEqual(rejected, {"beta", "q_beta"})
 
     def test_markdown_table_has_three_cells_per_row(self):
         lines = mapping_table_markdown().splitlines()

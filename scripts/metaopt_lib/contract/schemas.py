@@ -233,8 +233,9 @@ def _translate(error, label):
                       f"{op} {value} characters", f"use {op} {value} characters")]
     if kw in ("pattern", "format"):
         what = _first_sentence(schema) or f"the format {value}"
-        return [Issue(label, parts, "schema.bad_format", f"{_short(inst)} has the wrong format", what,
-                      "rewrite the value in the expected format")]
+        examples = schema.get("examples")
+        fix = "rewrite the value in the expected format" + (f", e.g. {_short(examples[0])}" if examples else "")
+        return [Issue(label, parts, "schema.bad_format", f"{_short(inst)} has the wrong format", what, fix)]
     if kw in ("minItems", "maxItems", "minProperties", "maxProperties"):
         op = "at least" if kw.startswith("min") else "at most"
         unit = "items" if kw.endswith("Items") else "entries"

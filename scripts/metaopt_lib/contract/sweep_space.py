@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 
 from .campaign import canonical_json, sha256_of
+from .sweep_distributions import resolve_distribution
 
 SPACE_KEYS = ("method", "parameters", "early_terminate")
 
@@ -38,29 +39,15 @@ def _parameter(spec):
     if "parameters" in spec:
         return {**spec, "parameters": _parameters(spec["parameters"])}
     out = dict(spec)
-    out.setdefault("distribution", _inferred(spec))
-    if out["distribution"] == "categorical" and isinstance(spec.get("values"), list) and "probabilities" not in spec:
+    out.setdefault("distribution", resolve_distribution(spec))
+    if out["distribution"] == "categorical" and isinstance(spec.get("values"), list):
         out["values"] = sorted(spec["values"], key=canonical_json)
     return out
 
 
-def _inferred(spec) -> str | None:
-    """The distribution W&B's sweeps engine infers when none is named."""
-    if "value" in spec:
-        return "constant"
-    if "values" in spec:
-        return "categorical"
-    low, high = spec.get("min"), spec.get("max")
-    if isinstance(low, int) and isinstance(high, int) and not isinstance(low, bool) and not isinstance(high, bool):
-        return "int_uniform"
-    if low is not None and high is not None:
-        return "uniform"
-    return None
-
-
 def representative_point(parameters: dict) -> dict:
     """One point inside the space, as W&B would hand it to a run (nested blocks nested): constants as
-    they are, the first categorical value, and the middle of every range (geometric for log scales,
+    they are, the first categorical value (the first most probable one when weighted), and the middle of every range (geometric for log scales,
     quantized where the distribution is). The smoke test runs the program with it."""
     point = {}
     for name, spec in parameters.items():
@@ -78,17 +65,29 @@ def swept_keys(parameters: dict) -> list:
             return False
         if "parameters" in spec:
             return any(varies(s) for s in spec["parameters"].values())
-        kind = spec.get("distribution") or _inferred(spec)
-        return kind != "constant" and not (kind == "categorical" and len(spec.get("values") or []) < 2)
+        kind = resolve_distribution(spec)
+        return kind != "constant" and not (kind in ("categorical", "categorical_w_probabilities")
+                                           and len(_drawn_values(spec)) < 2)
     return [name for name, spec in parameters.items() if varies(spec)]
 
 
+def _drawn_values(spec) -> list:
+    """The values a run can get: all of them, or those of positive probability when weighted."""
+    values, weights = spec.get("values") or [], spec.get("probabilities")
+    if isinstance(weights, list) and len(weights) == len(values):
+        return [v for v, w in zip(values, weights) if not (isinstance(w, (int, float)) and w <= 0)]
+    return values
+
+
 def _middle(spec):
-    kind = spec.get("distribution") or _inferred(spec)
+    kind = resolve_distribution(spec)
     if kind == "constant":
         return spec.get("value")
     if kind == "categorical":
         return (spec.get("values") or [None])[0]
+    if kind == "categorical_w_probabilities":
+        weights = spec.get("probabilities") or []
+        return spec["values"][weights.index(max(weights))] if weights else None
     low, high = spec.get("min"), spec.get("max")
     if kind == "int_uniform":
         return (low + high) // 2

@@ -10,6 +10,7 @@ from ..contract.bounds import READ_BOUNDS
 from ..contract.conventions import EXIT_CODES
 from ..contract.paths import REFERENCES_DIR, SKILL_ROOT
 from ..contract.rules import RULES
+from ..contract.wandb_conformance import differences_markdown
 from ..executor.local.search_space import mapping_table_markdown
 from .schema_tables import field_table
 
@@ -188,5 +189,6 @@ BLOCKS = {
     "fields-step-output": step_output_fields,
     "fields-status-output": lambda: field_table("status-output", "#/$defs/view"),
     "requirements": requirements,
+    "wandb-conformance": differences_markdown,
     "fields-preflight-readiness": lambda: field_table("preflight-readiness"),
 }

@@ -17,6 +17,8 @@ from .history import trial_history
 from .worker_gate import error, gate_worker_results
 
 SELECTION_WORKER = "metaopt-selection-worker"
+WORKER_METRIC_KEYS = ("target", "impute", "impute_while_running")
+WANDB_LOCATION_KEYS = ("entity", "project")
 WORKER_HELP = "Check the selection worker and its results under .ml-metaopt/results/, then run metaopt.py resume."
 
 
@@ -110,15 +112,19 @@ def selected_sweep(state, campaign, document):
 
 
 def final_sweep_config(campaign, refined) -> dict:
-    """The worker's search space with program, command, metric and run cap taken from the campaign."""
+    """The worker's search space with program, command, metric name and goal, and run cap taken from the
+    campaign; the worker's metric target and impute settings are kept. A W&B entity or project key goes:
+    the sweep lives in the campaign's wandb.entity and project."""
     config = copy.deepcopy(refined)
     project, objective = campaign["project"], campaign["objective"]
     config["program"] = project["program"]
     config["command"] = list(project["command"])
+    for key in WANDB_LOCATION_KEYS:
+        config.pop(key, None)
     metric = {"name": objective["metric"], "goal": objective["direction"]}
     worker_metric = refined.get("metric")
-    if isinstance(worker_metric, dict) and "target" in worker_metric:
-        metric["target"] = worker_metric["target"]
+    if isinstance(worker_metric, dict):
+        metric.update({key: worker_metric[key] for key in WORKER_METRIC_KEYS if key in worker_metric})
     config["metric"] = metric
     run_cap = campaign["compute"]["run_cap"]
     if isinstance(refined.get("run_cap"), int) and not isinstance(refined["run_cap"], bool):

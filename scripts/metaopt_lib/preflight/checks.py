@@ -22,6 +22,7 @@ from pathlib import Path
 from ..contract import campaign as campaign_lib
 from ..contract import validation
 from ..contract.atomic_io import write_json_atomic
+from ..contract.advisories import document_warnings
 from ..contract.campaign_secrets import campaign_secret_warnings, redactor_for
 from ..contract.clock import format_time
 from ..contract.issues import ContractError
@@ -50,7 +51,8 @@ RERUN = "python3 <skill>/scripts/preflight.py --project-root <project>"
 @dataclass
 class Outcome:
     """What run() found: the artifact to write, or why none can be written (error {code, message, fix});
-    `warnings`: one line per campaign field that holds a secret (never its value), for stderr."""
+    `warnings`: one line per warning about the campaign (contract/advisories.py: a field that holds a
+    secret, never its value; an objective metric W&B's UI cannot sort by; ...), for stderr."""
     checks: list
     artifact: dict | None = None
     error: dict | None = None
@@ -190,9 +192,10 @@ def run(project_root, *, importable=None, executor_exists=None, version_info=Non
     valid = document is not None and not issues
     backend = campaign_lib.apply_defaults(document)["compute"]["backend"] if valid else None
     secrets = redactor_for(document, environ).secrets
-    warnings = campaign_secret_warnings(document) if isinstance(document, dict) else []
+    secret_warnings = campaign_secret_warnings(document) if isinstance(document, dict) else []
+    warnings = document_warnings("campaign", document, CAMPAIGN_FILE)
     results = {"campaign-valid": check_campaign_valid(issues, secrets),
-               "campaign-secrets": check_campaign_secrets(warnings),
+               "campaign-secrets": check_campaign_secrets(secret_warnings),
                "python-version": check_python_version(version_info or sys.version_info),
                "runtime-packages": check_runtime_packages(importable),
                "executor-present": check_executor_present(executor_exists)}
@@ -205,7 +208,7 @@ def run(project_root, *, importable=None, executor_exists=None, version_info=Non
     hashes = _hashes(document)
     if hashes is None:
         why = _redact(issues[0].message, secrets) if issues else "its identity fields are missing"
-        return Outcome(checks, warnings=[w.message for w in warnings], error={
+        return Outcome(checks, warnings=_redact([w.message for w in warnings], secrets), error={
             "code": "campaign-unreadable",
             "message": line(f"No artifact written: {CAMPAIGN_FILE} cannot be identified ({why})"),
             "fix": line(f"Write a {CAMPAIGN_FILE} with campaign.name, objective.metric and direction, and "
@@ -218,7 +221,7 @@ def run(project_root, *, importable=None, executor_exists=None, version_info=Non
     problems = validation.validate_document("preflight-readiness", artifact, PREFLIGHT_FILE)
     if problems:
         raise ContractError(problems)  # a bug in this module, never the user's input
-    return Outcome(checks, artifact=artifact, warnings=[w.message for w in warnings])
+    return Outcome(checks, artifact=artifact, warnings=_redact([w.message for w in warnings], secrets))
 
 
 def write(project_root, artifact) -> Path:

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from ...contract.check_util import is_number
 from ...contract.issues import Issue, sort_issues
 from ...contract.sweep_checks import check_sweep_config
+from .search_choices import MAX_GRID_RANGE_VALUES
 from .search_transforms import QUANTILE_LOW, Constant, Dimension, build_leaf, grid_identity
 
 METHODS = ("grid", "random", "bayes")
@@ -37,16 +38,21 @@ MAPPING_ROWS = (
      "or when values equal across types (1, 1.0, true) would collapse",
      "W&B picks an index uniformly (a repeated value weighs more); the run gets that value. Grid: every "
      "distinct value once (W&B counts 1 and 1.0 as one), parameters in name order, the last varying fastest."),
-    ("`values` with `probabilities`", "rejected",
-     "Optuna samplers take no prior weights over choices. Remove probabilities (repeat a value to weigh "
-     "it) or use the skypilot backend, where W&B honours them."),
-    ("`min`/`max` both integers, or `int_uniform`", "IntDistribution(min, max)",
-     "An integer uniform on [min, max], both ends included (W&B: randint(min, max + 1))."),
-    ("`min`/`max` floats, or `uniform`", "FloatDistribution(min, max)",
-     "A float uniform on [min, max]; a float even for integer bounds with distribution uniform."),
-    ("`q_uniform` (q default 1.0)", "FloatDistribution(min, max)",
+    ("`values` with `probabilities`, or distribution `categorical_w_probabilities`",
+     "FloatDistribution(0, 1) over a uniform u",
+     "The first value whose cumulative probability exceeds u, as W&B draws it: a random sweep gives each "
+     "value exactly its probability (a value of probability 0 never runs); TPE models u. Not in grid sweeps."),
+    ("`min`/`max` both integers, or `int_uniform`", "IntDistribution(min, max); grid: CategoricalDistribution",
+     "An integer uniform on [min, max], both ends included (W&B: randint(min, max + 1)). Grid: every "
+     f"integer from min to max (at most {MAX_GRID_RANGE_VALUES})."),
+    ("`min`/`max` not both integers, or `uniform`", "FloatDistribution(min, max)",
+     "A float uniform on [min, max]; a float even for integer bounds with distribution uniform, and for "
+     "mixed bounds such as 0 and 1.0 (W&B treats them as uniform)."),
+    ("`q_uniform` (q default 1.0)", "FloatDistribution(min, max); grid: CategoricalDistribution",
      f"x uniform, {_Q} (W&B's default q is 1.0, giving floats such as 3.0). Can land up to q/2 outside "
-     "[min, max], as in W&B. Not step=q: Optuna's steps start at min, not at multiples of q."),
+     "[min, max], as in W&B. Not step=q: Optuna's steps start at min, not at multiples of q. Grid: "
+     "W&B's numpy.arange(min, max, q): min, min + q, ... below max, unrounded (0.1 steps give "
+     f"0.30000000000000004), at most {MAX_GRID_RANGE_VALUES}."),
     ("`log_uniform`", "FloatDistribution(e^min, e^max, log=True)",
      "min and max are natural-log exponents; the value is log-uniform on [e^min, e^max]."),
     ("`log_uniform_values`", "FloatDistribution(min, max, log=True)",
@@ -213,7 +219,7 @@ def plan_search(sweep_config: dict, label: str = "sweep_config", parts: tuple = 
     for path, spec, spec_parts in _walk(sweep_config.get("parameters"), (), params_parts, label, issues):
         if any(p[:len(spec_parts)] == spec_parts for p in flagged):
             continue  # already reported by the sweep checks; mapping it would only repeat them
-        leaf, found = build_leaf(spec, path, spec_parts, label)
+        leaf, found = build_leaf(spec, path, spec_parts, label, grid=method == "grid")
         issues += found
         if leaf is not None:
             leaves.append((leaf, spec_parts))
@@ -239,12 +245,7 @@ def _walk(params, path, parts, label, issues):
         if not isinstance(spec, dict):
             issues.append(_issue(label, spec_parts, f"parameter '{name}' is not a mapping",
                                  "a parameter spec such as {value: 1}", "write the parameter as a mapping"))
-        elif "parameters" in spec:
-            issues += [Issue(label, spec_parts + (key,), "local.search_space_unused_key",
-                             f"key '{key}' sits beside a nested parameters block",
-                             "a nested block holding only parameters (W&B refuses other keys)",
-                             f"move '{key}' into a parameter inside the block, or remove it")
-                       for key in spec if key != "parameters"]
+        elif "parameters" in spec:  # keys beside it: the sweep checks' sweep.key_not_for_distribution
             yield from _walk(spec["parameters"], path + (name,), spec_parts + ("parameters",), label, issues)
         else:
             yield path + (name,), spec, spec_parts

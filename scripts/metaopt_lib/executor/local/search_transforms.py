@@ -13,6 +13,9 @@ from statistics import NormalDist
 
 from ...contract.check_util import is_number
 from ...contract.issues import Issue
+from ...contract.sweep_distributions import ACCEPTED_KEYS, EXPONENT_BOUNDS, REQUIRED_KEYS, resolve_distribution
+from .search_choices import (GRID_RANGES, MAX_GRID_RANGE_VALUES, cumulative_weights, grid_range_size,
+                             grid_range_values, weighted_index)
 
 # Normal-family parameters are searched over their CDF quantile; inv_cdf is infinite at 0 and 1.
 QUANTILE_LOW = 1e-6
@@ -20,29 +23,6 @@ QUANTILE_HIGH = 1 - 1e-6
 # Optuna samples integers through float arithmetic; beyond 2**53 not every integer is reachable.
 MAX_EXACT_INT = 2 ** 53
 
-# Keys each W&B distribution takes besides `distribution`; W&B's schema refuses any other key.
-ACCEPTED_KEYS = {
-    "constant": {"value"},
-    "categorical": {"values", "probabilities"},
-    "int_uniform": {"min", "max"},
-    "uniform": {"min", "max"},
-    "q_uniform": {"min", "max", "q"},
-    "log_uniform": {"min", "max"},
-    "log_uniform_values": {"min", "max"},
-    "inv_log_uniform": {"min", "max"},
-    "inv_log_uniform_values": {"min", "max"},
-    "q_log_uniform": {"min", "max", "q"},
-    "q_log_uniform_values": {"min", "max", "q"},
-    "normal": {"mu", "sigma"},
-    "q_normal": {"mu", "sigma", "q"},
-    "log_normal": {"mu", "sigma"},
-    "q_log_normal": {"mu", "sigma", "q"},
-    "beta": {"a", "b"},
-    "q_beta": {"a", "b", "q"},
-}
-REQUIRED_KEYS = {"constant": ("value",), "categorical": ("values",),
-                 **{dist: ("min", "max") for dist, keys in ACCEPTED_KEYS.items() if "min" in keys}}
-EXPONENT_BOUNDS = frozenset({"log_uniform", "inv_log_uniform", "q_log_uniform"})
 REJECTED_DISTRIBUTIONS = frozenset({"beta", "q_beta"})
 NUMBER_KEYS = ("min", "max", "mu", "sigma", "q", "a", "b")
 POSITIVE_KEYS = frozenset({"sigma", "q", "a", "b"})
@@ -63,7 +43,8 @@ class Constant:
 @dataclass(frozen=True)
 class Dimension:
     """A searched parameter: the arguments of its Optuna distribution, and how a sampled x becomes the
-    value W&B would give the run (`to_wandb`)."""
+    value W&B would give the run (`to_wandb`). A weighted choice is a float u in [0, 1] mapped through
+    the cumulative weights (search_choices.py)."""
 
     path: tuple
     wandb_distribution: str
@@ -72,18 +53,21 @@ class Dimension:
     high: float = 0.0
     log: bool = False
     choices: tuple = ()  # Optuna's choices: the values themselves, or their indices when by_index
-    values_json: tuple = ()  # W&B's values as JSON text (categorical)
+    values_json: tuple = ()  # W&B's values as JSON text (categorical and weighted choices)
     by_index: bool = False
     quantile_of: str | None = None  # "normal" or "log_normal": x is a CDF quantile
     mu: float = 0.0
     sigma: float = 1.0
     q: int | float | None = None  # quantization step of the q_ distributions
+    cumulative: tuple = ()  # weighted choice: cumulative weights, the last exactly 1.0
 
     @property
     def name(self) -> str:
         return ".".join(self.path)
 
     def to_wandb(self, x):
+        if self.cumulative:
+            return json.loads(self.values_json[weighted_index(self.cumulative, float(x))])
         if self.space == "categorical":
             return json.loads(self.values_json[x]) if self.by_index else x
         if self.space == "int":
@@ -99,20 +83,6 @@ class Dimension:
 def quantize(value: float, q):
     """W&B's round(x / q) * q: ties to even (as numpy), an int when q is written as an integer."""
     return round(value / q) * q
-
-
-def resolve_distribution(spec: dict) -> str | None:
-    """The W&B distribution a spec means, with W&B's implicit choices when `distribution` is absent."""
-    if "distribution" in spec:
-        return spec["distribution"]
-    if "value" in spec:
-        return "constant"
-    if "values" in spec:
-        return "categorical"
-    if "min" in spec:
-        both_int = all(isinstance(spec.get(k), int) and not isinstance(spec.get(k), bool) for k in ("min", "max"))
-        return "int_uniform" if both_int else "uniform"
-    return None
 
 
 def json_problem(value) -> str | None:
@@ -137,8 +107,9 @@ def grid_identity(value) -> str:
     return json.dumps(value, sort_keys=True)
 
 
-def build_leaf(spec: dict, path: tuple, parts: tuple, label: str):
-    """(Constant or Dimension, []) for one parameter spec, or (None, issues) when it cannot be mapped."""
+def build_leaf(spec: dict, path: tuple, parts: tuple, label: str, grid: bool = False):
+    """(Constant or Dimension, []) for one parameter spec, or (None, issues) when it cannot be mapped.
+    In a grid sweep an int_uniform or q_uniform range becomes the list of values the grid runs."""
     dist = resolve_distribution(spec)
     if not isinstance(dist, str) or dist not in ACCEPTED_KEYS:
         return None, [_unsupported(label, parts, f"parameter '{path[-1]}' has no distribution the local backend "
@@ -151,7 +122,11 @@ def build_leaf(spec: dict, path: tuple, parts: tuple, label: str):
         if dist == "constant":
             return _constant(spec, path, parts, label)
         if dist == "categorical":
-            return _categorical(spec, path, parts, label)
+            return _categorical(spec["values"], path, parts, label, dist)
+        if dist == "categorical_w_probabilities":
+            return _weighted(spec, path, parts, label)
+        if grid and dist in GRID_RANGES:
+            return _grid_range(spec, dist, path, parts, label)
         dim = _numeric(dist, spec, path)
     except (OverflowError, ValueError) as exc:
         return None, [_overflow(label, parts, path, dist, str(exc))]
@@ -160,14 +135,10 @@ def build_leaf(spec: dict, path: tuple, parts: tuple, label: str):
 
 
 def _key_issues(spec, dist, parts, label) -> list:
-    """Keys the distribution does not take, keys it needs but lacks, numbers that are not numbers."""
+    """Keys the distribution needs but lacks, numbers that are not numbers. (Keys a distribution does not
+    take are the sweep checks' rule sweep.key_not_for_distribution, which plan_search applies first.)"""
     accepted, required = ACCEPTED_KEYS[dist], REQUIRED_KEYS.get(dist, ())
-    issues = [Issue(label, parts + (key,), "local.search_space_unused_key",
-                    f"key '{key}' is not used by distribution {dist}",
-                    f"only {', '.join(sorted(accepted | {'distribution'}))} (W&B refuses other keys)",
-                    f"remove '{key}', or choose a distribution that uses it")
-              for key in spec if key != "distribution" and key not in accepted]
-    issues += [_unsupported(label, parts, f"distribution {dist} needs {' and '.join(required)}, and '{key}' is missing",
+    issues = [_unsupported(label, parts, f"distribution {dist} needs {' and '.join(required)}, and '{key}' is missing",
                             f"{' and '.join(required)} in the spec", f"add {key}")
                for key in required if key not in spec]
     for key in NUMBER_KEYS:
@@ -182,7 +153,8 @@ def _key_issues(spec, dist, parts, label) -> list:
 
 
 def _unmappable_issues(spec, dist, parts, label) -> list:
-    """What W&B can sample but the local backend cannot reproduce: beta laws and weighted choices."""
+    """What W&B can sample but the local backend cannot reproduce: beta laws; and grid ranges longer
+    than a values list may be."""
     issues = []
     if dist in REJECTED_DISTRIBUTIONS:
         issues.append(_unsupported(
@@ -192,15 +164,34 @@ def _unmappable_issues(spec, dist, parts, label) -> list:
             "a distribution listed in the local backend's mapping table",
             "use uniform with min 0.0 and max 1.0" + (" (q_uniform to keep q)" if dist == "q_beta" else "")
             + ", or run this sweep with compute backend skypilot, where W&B samples beta itself"))
-    if "probabilities" in spec:
-        issues.append(_unsupported(
-            label, parts + ("probabilities",),
-            "probabilities cannot be reproduced by the local backend: Optuna's samplers take no prior "
-            "weights over categorical choices",
-            "values without probabilities (every value equally likely)",
-            "remove probabilities (repeating a value in values weighs it, in W&B too), or run this sweep "
-            "with compute backend skypilot, where W&B honours probabilities"))
     return issues
+
+
+def _grid_range(spec, dist, path, parts, label):
+    """An int_uniform or q_uniform range of a grid sweep: the grid's values as a categorical dimension."""
+    size = grid_range_size(dist, spec)
+    if size > MAX_GRID_RANGE_VALUES:
+        return None, [_unsupported(label, parts, f"the grid takes {size} values from the {dist} range of "
+                                   f"'{path[-1]}'", f"at most {MAX_GRID_RANGE_VALUES} values per parameter, as "
+                                   "for a values list", "narrow the range" + (" or enlarge q" if dist == "q_uniform"
+                                   else "") + ", or use method random or bayes")]
+    dim, _ = _categorical(grid_range_values(dist, spec), path, parts, label, dist)
+    return dim, []
+
+
+def _weighted(spec, path, parts, label):
+    """values with probabilities: a float u in [0, 1] mapped through the cumulative weights."""
+    values, probabilities = spec["values"], spec["probabilities"]
+    base, issues = _categorical(values, path, parts, label, "categorical_w_probabilities")
+    if issues:
+        return None, issues
+    if len(probabilities) != len(values) or not all(is_number(p) and p >= 0 for p in probabilities) \
+            or not math.fsum(probabilities) > 0:
+        return None, [_unsupported(label, parts + ("probabilities",), "probabilities are not one non-negative "
+                                   "weight per value with a positive sum", "one weight per value, summing to 1",
+                                   "give one probability for each entry of values")]
+    return Dimension(path, "categorical_w_probabilities", "float", 0.0, 1.0, values_json=base.values_json,
+                     cumulative=cumulative_weights(probabilities)), []
 
 
 def _constant(spec, path, parts, label):
@@ -210,8 +201,7 @@ def _constant(spec, path, parts, label):
     return Constant(path, json.dumps(spec["value"])), []
 
 
-def _categorical(spec, path, parts, label):
-    values = spec["values"]
+def _categorical(values, path, parts, label, dist):
     if not isinstance(values, list) or not values:
         return None, [_unsupported(label, parts + ("values",), "values is not a non-empty list",
                                    "a list of choices", "list the choices, e.g. [16, 32, 64]")]
@@ -224,7 +214,7 @@ def _categorical(spec, path, parts, label):
     plain = all(type(v) in _PLAIN_CHOICE_TYPES for v in values) and \
         len({(type(v), v) for v in values}) == len(set(values))
     choices = tuple(values) if plain else tuple(range(len(values)))
-    return Dimension(path, "categorical", "categorical", choices=choices,
+    return Dimension(path, dist, "categorical", choices=choices,
                      values_json=tuple(json.dumps(v) for v in values), by_index=not plain), []
 
 
