@@ -40,7 +40,8 @@ def _next(plan: Plan, dry_run: bool) -> str:
     if plan.mode == "uninstall":
         if not plan.installed:
             return f"Nothing to uninstall: {target.skill_path} holds no {MANIFEST_NAME}."
-        return f"Uninstalled for {title}; start a new {title} session so it forgets the skill and its workers."
+        what = "the skill and its worker agents" if target.agent_rel else "the skill"
+        return f"Uninstalled for {title}; start a new {title} session so it forgets {what}."
     where = "in the project" if target.scope == "project" else "in any project"
     return (f"Installed for {title}: start a new {title} session {where} (skills and agents load at session start); "
             f"to remove it: {target.command('--uninstall')}")
