@@ -1,12 +1,14 @@
 #!/usr/bin/env python3
-"""Regenerate the generated blocks in references/*.md, SKILL.md and README.md.
+"""Regenerate the generated blocks in references/*.md, SKILL.md and README.md, the strict schemas, and
+the frontmatter of the worker profiles in .github/agents/.
 
 Usage:
   python3 scripts/sync_docs.py           rewrite every stale block
   python3 scripts/sync_docs.py --check   change nothing; fail when a block is stale
 
 A block is the text between `<!-- BEGIN GENERATED: NAME -->` and `<!-- END GENERATED -->`;
-its content comes from the schemas and the machine module, never from a hand edit.
+its content comes from the schemas and the machine module, never from a hand edit. A worker
+profile's frontmatter comes from agents/workers.yaml (its body is written by hand).
 Prints one JSON report: {"mode", "stale", "problems", "missing_blocks", "ok"}.
 
 Exit codes: 0 in sync (or rewritten), 1 stale in --check mode or a broken/unknown/missing

@@ -1,4 +1,5 @@
 """Reference documents: generated blocks in sync, reverse coverage, when-to-read lines, history named once."""
+import json
 import re
 import shutil
 import subprocess
@@ -61,6 +62,42 @@ class GeneratedBlocks(unittest.TestCase):
         for name in BLOCKS:
             with self.subTest(block=name):
                 self.assertIn(f"<!-- BEGIN GENERATED: {name} -->", text)
+
+
+class WorkerProfileFrontmatter(unittest.TestCase):
+    """sync_docs.py --check fails when a worker profile's frontmatter no longer says what workers.yaml does
+    (scripts/metaopt_lib/hosts/agent_files.py generates it; the install writes host agent files from it)."""
+
+    def test_a_hand_edit_or_a_registry_change_fails_the_check_until_regenerated(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            copy = Path(tmp) / "skill"
+            shutil.copytree(support.ROOT, copy, ignore=shutil.ignore_patterns(".git", "__pycache__", "tests"))
+            profile = copy / ".github" / "agents" / "metaopt-analysis-worker.agent.md"
+            original = profile.read_text()
+            registry = copy / "agents" / "workers.yaml"
+            edits = {
+                "tools widened": (profile, original.replace("  - edit\n", "  - edit\n  - execute\n", 1)),
+                "registry description": (registry, registry.read_text().replace(
+                    "Explains the sweep's best run", "Explains the best run", 1)),
+            }
+            for label, (path, edited) in edits.items():
+                with self.subTest(edit=label):
+                    saved = path.read_text()
+                    self.assertNotEqual(edited, saved)
+                    path.write_text(edited)
+                    check = self.sync(copy, "--check")
+                    self.assertEqual(check.returncode, 1, check.stdout)
+                    self.assertIn(".github/agents/metaopt-analysis-worker.agent.md", json.loads(check.stdout)["stale"])
+                    self.assertIn("run python3 scripts/sync_docs.py", check.stderr)
+                    self.assertEqual(self.sync(copy).returncode, 0)
+                    self.assertEqual(self.sync(copy, "--check").returncode, 0)
+                    path.write_text(saved)
+                    self.assertEqual(self.sync(copy).returncode, 0)
+            self.assertEqual(profile.read_text(), original)
+
+    def sync(self, copy, *flags):
+        return subprocess.run([sys.executable, str(copy / "scripts" / "sync_docs.py"), *flags], capture_output=True,
+                              text=True, timeout=120)
 
 
 class DocumentedTablesMatchTheirSources(unittest.TestCase):

@@ -22,7 +22,8 @@ ALLOWED = {
     "preflight": {"contract"},
     "heuristic": {"contract"},
     "dispatch": {"contract", "heuristic"},
-    "docs": {"contract", "handoffs", "control", "executor", "preflight", "heuristic", "dispatch", "report"},
+    "hosts": {"contract"},
+    "docs": {"contract", "handoffs", "control", "executor", "preflight", "heuristic", "dispatch", "report", "hosts"},
 }
 # sub-packages that must not know each other
 SIBLINGS_APART = {("executor", "local"): ("executor", "cloud"), ("executor", "cloud"): ("executor", "local")}

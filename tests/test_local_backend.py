@@ -6,8 +6,10 @@ import itertools
 import json
 import os
 import unittest
+from unittest import mock
 
 from local_sweep_support import Project, optuna_and_wandb, wait_until
+from metaopt_lib.contract import process_group
 from metaopt_lib.executor.local.processes import kill_pids, sweep_pids
 from metaopt_lib.executor.local.sweep import MAX_RUNNER_GENERATIONS, STATUS_SCHEMA, runner_alive
 from metaopt_lib.executor.records import write_record
@@ -217,6 +219,16 @@ class LocalSweepEndToEnd(unittest.TestCase):
         self.assertEqual(p.status()["generation"], 1)
 
     def test_teardown_leaves_no_process_behind(self):
+        self.assert_teardown_leaves_no_process_behind()
+
+    def test_teardown_without_psutil_finds_the_processes_through_proc(self):
+        if not os.path.isfile("/proc/self/stat"):
+            self.skipTest("Linux /proc is not available here")
+        with mock.patch.object(process_group, "psutil_module", lambda: None):
+            self.assertEqual(process_group.process_listing(), "/proc")
+            self.assert_teardown_leaves_no_process_behind()
+
+    def assert_teardown_leaves_no_process_behind(self):
         p = self.project
         slow = {"epochs": {"value": 1000}, "epoch_seconds": {"value": 0.2}, "x": {"min": 0.0, "max": 1.0}}
         p.run(p.launch_directive(slow, method="random", run_cap=4, agents=2))

@@ -106,7 +106,7 @@ class ChecksTest(PreflightCase):
         self.assertEqual([c["name"] for c in artifact["checks"]], list(lib.CHECK_ORDER))
         results = self.results(artifact)
         for name in ("campaign-valid", "python-version", "runtime-packages", "project-program", "smoke-command",
-                     "executor-present", "optuna-importable", "wandb-importable"):
+                     "executor-present", "optuna-importable", "wandb-importable", "process-listing"):
             self.assertEqual(results[name], "pass", name)
         for name in ("skypilot-importable", "wandb-api-key", "skypilot-vast-credentials"):
             self.assertEqual(results[name], "skip", name)

@@ -11,7 +11,8 @@ from metaopt_lib.contract.paths import SCHEMA_DIR
 EXPECTED_SCHEMAS = {"analysis-result", "campaign", "common", "directive", "executor-result", "handoff-envelope",
                     "ideation-result", "preflight-readiness", "selection-result", "state", "step-output", "sweep-config",
                     "worker-registry", "worker-task", "local-sweep", "local-sweep-status",
-                    "cloud-sweep-record", "trial-table", "run-output", "status-output", "best-output"}
+                    "cloud-sweep-record", "trial-table", "run-output", "status-output", "best-output",
+                    "install-manifest", "install-output"}
 
 
 def _properties(node, where):

@@ -113,6 +113,8 @@ class CodexCatalog(unittest.TestCase):
         self.assertTrue(1 <= len(interface["display_name"]) <= 64)
         self.assertTrue(25 <= len(interface["short_description"]) <= 64, interface["short_description"])
         self.assertTrue(interface["default_prompt"].strip())
+        # Codex's skill guide: the default prompt mentions the skill as $skill-name.
+        self.assertIn("$ml-metaoptimization", interface["default_prompt"])
         if "brand_color" in interface:
             self.assertRegex(interface["brand_color"], r"^#[0-9A-Fa-f]{6}$")
         self.assertIsInstance(self.doc.get("policy", {}).get("allow_implicit_invocation", True), bool)

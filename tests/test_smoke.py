@@ -406,8 +406,9 @@ class ProcessGroupTest(unittest.TestCase):
         self.assertTrue(kill_session(process.pid, 0.1))
         self.assertEqual(process.wait(timeout=5), 7)  # the exit code is still there for Popen
 
-    def test_without_proc_session_pids_is_empty(self):
-        with mock.patch.object(process_group, "PROC", Path("/nonexistent-proc")):
+    def test_without_a_process_listing_session_pids_is_empty(self):
+        with mock.patch.object(process_group, "PROC", Path("/nonexistent-proc")), \
+                mock.patch.object(process_group, "psutil_module", lambda: None):
             self.assertEqual(session_pids(os.getsid(0)), [])
 
 

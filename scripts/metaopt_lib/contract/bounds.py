@@ -36,6 +36,8 @@ READ_BOUNDS = {
                                     "journal lines"),
     "best-output": Bound(1 * MiB, "one configuration and one command"),
     "worker-registry": Bound(1 * MiB, "the skill's own workers.yaml, a few kilobytes"),
+    "install-manifest": Bound(2 * MiB, "one line per file of the installed skill, a few hundred lines"),
+    "install-output": Bound(4 * MiB, "one line per file of the installed skill and one per problem"),
     "executor-record": Bound(64 * MiB, "the executor's own sweep records; a cloud record may list up to 100,000 "
                                        "killed runs"),
     "worker-message": Bound(1 * MiB, "a worker CLI's final message: one result document"),

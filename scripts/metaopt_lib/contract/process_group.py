@@ -6,11 +6,14 @@ command, its children, and children that moved to another process group of the s
 
 Limits: a descendant that calls setsid() itself starts a new session and escapes both the group and
 the session; nothing here can find it short of tracking every fork. Exact answers (zombies told apart
-from live processes, session members found) need Linux /proc; elsewhere the answers fall back to
-os.killpg(pgid, 0), which counts a zombie as alive until its parent reaps it.
+from live processes, session members found) need a way to list processes: psutil when it is installed
+(optional; any platform it supports, macOS included), else Linux /proc; with neither the answers fall
+back to os.killpg(pgid, 0), which counts a zombie as alive until its parent reaps it, and no session
+member outside the group is found.
 """
 from __future__ import annotations
 
+import functools
 import os
 import signal
 import subprocess
@@ -20,6 +23,10 @@ from typing import Callable, Iterator, Mapping, Sequence
 
 PROC = Path("/proc")
 POLL_SECONDS = 0.02
+# What is lost when processes cannot be listed (no psutil, no /proc: macOS without psutil).
+NO_PROCESS_LISTING = ("neither psutil nor Linux /proc is available, so processes cannot be listed: a process that "
+                      "left its process group (a trial's child in a group or session of its own) is not found, "
+                      "and teardown cannot kill it; install psutil (python3 -m pip install psutil)")
 # After SIGKILL the kernel needs a moment to tear processes down; this bounds how long we watch.
 KILL_SETTLE_SECONDS = 2.0
 
@@ -38,7 +45,7 @@ def has_exited(process: subprocess.Popen) -> bool:
     leads, cannot be reused by an unrelated process we might then signal."""
     if process.returncode is not None:
         return True
-    if _proc_available() and hasattr(os, "waitid"):
+    if process_listing() and hasattr(os, "waitid"):
         try:
             return os.waitid(os.P_PID, process.pid, os.WEXITED | os.WNOHANG | os.WNOWAIT) is not None
         except ChildProcessError:
@@ -49,10 +56,11 @@ def has_exited(process: subprocess.Popen) -> bool:
 def group_alive(pgid: int) -> bool:
     """Whether process group `pgid` still has a live member.
 
-    With /proc, zombies do not count: a group holding only exited, unreaped processes is gone (nothing
-    in it can run again). Without /proc this is os.killpg(pgid, 0): such a group still counts as alive
-    until its zombies are reaped; a group we may not signal (EPERM) counts as alive."""
-    if _proc_available():
+    Where processes can be listed (psutil or /proc), zombies do not count: a group holding only exited,
+    unreaped processes is gone (nothing in it can run again). Otherwise this is os.killpg(pgid, 0): such
+    a group still counts as alive until its zombies are reaped; a group we may not signal (EPERM) counts
+    as alive."""
+    if process_listing():
         return any(pgrp == pgid for _, pgrp, _ in _live_processes())
     try:
         os.killpg(pgid, 0)
@@ -66,9 +74,9 @@ def group_alive(pgid: int) -> bool:
 def session_pids(sid: int) -> list[int]:
     """Pids of the live (non-zombie) processes in session `sid`, sorted.
 
-    Finds children that left the command's process group but stayed in its session. Linux-only: reads
-    /proc, and returns [] where /proc is unavailable."""
-    if not _proc_available():
+    Finds children that left the command's process group but stayed in its session, through psutil or
+    Linux /proc; returns [] where neither is available (see NO_PROCESS_LISTING)."""
+    if not process_listing():
         return []
     return sorted(pid for pid, _, session in _live_processes() if session == sid)
 
@@ -82,8 +90,9 @@ def kill_group(pgid: int, grace_seconds: float) -> bool:
 
 def kill_session(sid: int, grace_seconds: float) -> bool:
     """Like kill_group, for the group `sid` (which a session leader leads) and every other process of
-    session `sid`. Never signals the calling process. Without /proc this is kill_group(sid, ...)."""
-    if not _proc_available():
+    session `sid`. Never signals the calling process. Where processes cannot be listed this is
+    kill_group(sid, ...)."""
+    if not process_listing():
         return kill_group(sid, grace_seconds)
 
     def send(sig: int) -> None:
@@ -131,12 +140,48 @@ def _signal_pid(pid: int, sig: int) -> None:
         pass
 
 
+@functools.lru_cache(maxsize=1)
+def psutil_module():
+    """The psutil module when it is installed, else None: the skill works without it."""
+    try:
+        import psutil
+    except ImportError:
+        return None
+    return psutil
+
+
+def process_listing() -> str | None:
+    """How processes are listed here: "psutil" (preferred, when installed), "/proc" (Linux), or None."""
+    if psutil_module() is not None:
+        return "psutil"
+    return "/proc" if _proc_available() else None
+
+
 def _proc_available() -> bool:
     return (PROC / "self" / "stat").is_file()
 
 
 def _live_processes() -> Iterator[tuple[int, int, int]]:
-    """(pid, process group, session) of every non-zombie process /proc shows."""
+    """(pid, process group, session) of every non-zombie process psutil or /proc shows."""
+    psutil = psutil_module()
+    if psutil is not None:
+        yield from _live_processes_psutil(psutil)
+    elif _proc_available():
+        yield from _live_processes_proc()
+
+
+def _live_processes_psutil(psutil) -> Iterator[tuple[int, int, int]]:
+    gone = (psutil.STATUS_ZOMBIE, psutil.STATUS_DEAD)
+    for proc in psutil.process_iter(["status"]):
+        try:
+            if proc.info["status"] in gone:
+                continue
+            yield proc.pid, os.getpgid(proc.pid), os.getsid(proc.pid)
+        except (OSError, psutil.Error):
+            continue  # exited while we looked, or not ours to inspect
+
+
+def _live_processes_proc() -> Iterator[tuple[int, int, int]]:
     try:
         entries = list(os.scandir(PROC))
     except OSError:

@@ -36,6 +36,10 @@ KINDS = {k.name: k for k in [
     Kind("best-output", "best-output", "json", lambda document, label, ctx: [], (), "driver best output"),
     Kind("worker-registry", "worker-registry", "yaml", document_checks.check_worker_registry, ("workers.yaml",),
          "worker registry"),
+    # Its paths are checked against the install they describe by hosts/install.py, which reads it.
+    Kind("install-manifest", "install-manifest", "json", lambda document, label, ctx: [], ("install-manifest.json",),
+         "install manifest of scripts/install.py"),
+    Kind("install-output", "install-output", "json", lambda document, label, ctx: [], (), "install.py output"),
 ]}
 
 

@@ -6,6 +6,7 @@ import re
 from .docgen import BLOCKS
 from ..contract.paths import REFERENCES_DIR, SKILL_ROOT
 from ..contract.strict_schemas import write_strict_schemas
+from ..hosts.agent_files import sync_profiles
 
 BEGIN = "<!-- BEGIN GENERATED: {name} -->"
 END = "<!-- END GENERATED -->"
@@ -54,4 +55,8 @@ def sync(write: bool) -> dict:
                 path.write_text(new_text, encoding="utf-8")
     report["missing_blocks"] = sorted(set(BLOCKS) - used)
     report["stale"] += write_strict_schemas(write)
+    # The worker profiles' frontmatter is generated from agents/workers.yaml (hosts/agent_files.py).
+    stale_profiles, profile_problems = sync_profiles(write)
+    report["stale"] += stale_profiles
+    report["problems"] += profile_problems
     return report

@@ -29,6 +29,9 @@ CHECK_DESCRIPTIONS = {
     "wandb-importable": (
         "wandb imports in the Python that runs the preflight, which is the one that will run the executor, the smoke test and every trial (the unchanged training script imports it)",
         "`python3 -m pip install wandb`"),
+    "process-listing": (
+        "always (a warning, never a failure); the detail says how teardown lists the sweep's processes: psutil when installed, else Linux /proc; with neither (macOS without psutil) a process that left its trial's process group is not found and outlives teardown",
+        "`python3 -m pip install psutil` (optional)"),
     "skypilot-importable": (
         "`import sky` succeeds (slow, so only for this backend)",
         "`python3 -m pip install \"skypilot[vast]\"`"),

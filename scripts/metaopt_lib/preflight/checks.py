@@ -27,6 +27,7 @@ from ..contract.campaign_secrets import campaign_secret_warnings, redactor_for
 from ..contract.clock import format_time
 from ..contract.issues import ContractError
 from ..contract.paths import CAMPAIGN_FILE, PREFLIGHT_FILE, SKILL_ROOT
+from ..contract.process_group import NO_PROCESS_LISTING, process_listing
 from ..contract.redaction import REDACTED, Redactor
 from .credentials import check_vast_credentials, check_wandb_api_key
 from .results import fail as _fail, line, passed as _pass
@@ -38,12 +39,12 @@ RUNTIME_PACKAGES = (("PyYAML", "yaml"), ("jsonschema", "jsonschema"))
 # and the smoke test import, in this very interpreter (the trials run on the executor's Python).
 FULL_IMPORT = frozenset({"sky", "wandb"})
 CHECK_ORDER = ("campaign-valid", "campaign-secrets", "python-version", "runtime-packages", "project-program", "smoke-command",
-               "executor-present", "optuna-importable", "wandb-importable", "skypilot-importable",
-               "wandb-api-key", "skypilot-vast-credentials")
+               "executor-present", "optuna-importable", "wandb-importable", "process-listing",
+               "skypilot-importable", "wandb-api-key", "skypilot-vast-credentials")
 # Checks that run whether or not the campaign is valid (campaign-secrets reads whatever parses).
 ENVIRONMENT_CHECKS = ("campaign-valid", "campaign-secrets", "python-version", "runtime-packages", "executor-present")
 CAMPAIGN_CHECKS = tuple(n for n in CHECK_ORDER if n not in ENVIRONMENT_CHECKS)  # need a valid campaign
-BACKEND_CHECKS = {"local": ("optuna-importable", "wandb-importable"),
+BACKEND_CHECKS = {"local": ("optuna-importable", "wandb-importable", "process-listing"),
                   "skypilot": ("wandb-importable", "skypilot-importable", "wandb-api-key", "skypilot-vast-credentials")}
 RERUN = "python3 <skill>/scripts/preflight.py --project-root <project>"
 
@@ -178,12 +179,24 @@ def check_importable(name, importable):
                  fix.replace("python3 -m pip", f"{sys.executable} -m pip"))
 
 
+def check_process_listing(listing):
+    """A warning, never a failure: how teardown finds the sweep's processes on this machine."""
+    if listing == "psutil":
+        return _pass("process-listing", "psutil lists processes: teardown finds every process of the sweep")
+    if listing == "/proc":
+        return _pass("process-listing", "Linux /proc lists processes (psutil not installed): teardown finds every "
+                     "process of the sweep")
+    return _pass("process-listing", f"warning: {NO_PROCESS_LISTING}")
+
+
 # -- running them ---------------------------------------------------------------------------------
 
 def run(project_root, *, importable=None, executor_exists=None, version_info=None, environ=None, home=None,
-        now=None) -> Outcome:
-    """Run every check on <project_root>/ml_metaopt_campaign.yaml as it is now; build the artifact."""
+        now=None, listing=None) -> Outcome:
+    """Run every check on <project_root>/ml_metaopt_campaign.yaml as it is now; build the artifact.
+    `listing` answers how processes are listed here ("psutil", "/proc" or None)."""
     importable = importable or module_importable
+    listing = listing or process_listing
     executor_exists = executor_exists or executor_present
     environ = os.environ if environ is None else environ
     home = Path(home if home is not None else os.path.expanduser("~"))
@@ -200,8 +213,8 @@ def run(project_root, *, importable=None, executor_exists=None, version_info=Non
                "runtime-packages": check_runtime_packages(importable),
                "executor-present": check_executor_present(executor_exists)}
     for name in CAMPAIGN_CHECKS:
-        results[name] = (_campaign_check(name, root, document, backend, importable, environ, home) if valid
-                         else _pass(name, f"not checked: {CAMPAIGN_FILE} is invalid", "skip"))
+        results[name] = (_campaign_check(name, root, document, backend, importable, environ, home, listing)
+                         if valid else _pass(name, f"not checked: {CAMPAIGN_FILE} is invalid", "skip"))
     checks = [results[name][0] for name in CHECK_ORDER]
     failures = [results[name][1] for name in CHECK_ORDER if results[name][1]]
     checks, failures = _redact(checks, secrets), _redact(failures, secrets)
@@ -258,7 +271,7 @@ def _hashes(document):
     return identity, runtime
 
 
-def _campaign_check(name, root, document, backend, importable, environ, home):
+def _campaign_check(name, root, document, backend, importable, environ, home, listing):
     """One check that needs the valid campaign; skip when its backend does not need it."""
     if name == "project-program":
         return check_project_program(root, document)
@@ -268,6 +281,8 @@ def _campaign_check(name, root, document, backend, importable, environ, home):
         return _pass(name, f"not needed for compute.backend {backend}", "skip")
     if name in IMPORT_CHECKS:
         return check_importable(name, importable)
+    if name == "process-listing":
+        return check_process_listing(listing())
     if name == "wandb-api-key":
         return check_wandb_api_key(environ, home)
     return check_vast_credentials(home)

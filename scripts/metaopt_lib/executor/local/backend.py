@@ -10,6 +10,7 @@ import time
 from ...contract.campaign_secrets import SecretUnavailable, read_campaign, real_value
 from ...contract.conventions import one_line
 from ...contract.paths import METAOPT_DIR_NAME
+from ...contract.process_group import NO_PROCESS_LISTING, process_listing
 from ..dependencies import MissingDependency, require_optuna
 from ..outcome import SWEEPS_AREA, ExecContext, ExecError, Outcome, timestamp
 from ..records import RecordError, SweepLock, write_record
@@ -170,5 +171,9 @@ def plan(directive, ctx: ExecContext) -> dict:
     if kind == "poll_sweep":
         return {"would": "read the sweep's study and status; restart a dead runner; stop everything at the budget",
                 "sweep_dir": str(files.root)}
-    return {"would": "stop the runner and kill every process of the sweep", "sweep_dir": str(files.root),
-            "processes": sweep_pids(files) if files.root.exists() else []}
+    found = {"would": "stop the runner and kill every process of the sweep", "sweep_dir": str(files.root),
+             "processes": sweep_pids(files) if files.root.exists() else [],
+             "process_listing": process_listing()}
+    if found["process_listing"] is None:
+        found["not_found"] = NO_PROCESS_LISTING
+    return found
