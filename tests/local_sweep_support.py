@@ -126,3 +126,26 @@ class Project:
 
     def program_records(self) -> list:
         return [json.loads(p.read_text()) for p in sorted(self.results.glob("*.json"))]
+
+
+def run_real_campaign(tmp_dir, program, **overrides):
+    """A whole campaign of the simulated host with the real executor and local backend, on a copy of
+    the test training scripts, each program recording its runs: (project root, the programs' records
+    by run id, the step output that stopped it, the final state)."""
+    import sys
+
+    import sim_host
+    from metaopt_lib.control.clock import SystemClock
+
+    root = Path(tmp_dir).resolve() / "project"
+    shutil.copytree(TRAINING, root / "repo")
+    results = root.parent / "program-results"
+    results.mkdir()
+    sim_host.write_project(root, emitted_at=SystemClock().now(), **{
+        "project.repo": "repo", "project.program": program,
+        "project.smoke_test_command": f"env -u METAOPT_TEST_RESULTS {sys.executable} {program}", **overrides})
+    host = sim_host.Host(root, real_executor_env=dict(os.environ, METAOPT_TEST_RESULTS=str(results)))
+    last = host.run(max_steps=500)
+    state = json.loads((root / ".ml-metaopt" / "state.json").read_text())
+    runs = {r["run_id"]: r for r in (json.loads(p.read_text()) for p in results.glob("*.json"))}
+    return root, runs, last, state

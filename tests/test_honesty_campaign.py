@@ -6,20 +6,14 @@ the campaign's trial budget, and the report says all of it."""
 from __future__ import annotations
 
 import csv
-import json
-import os
-import shutil
-import sys
 import tempfile
 import unittest
 from collections import Counter
 from pathlib import Path
 
 import support  # noqa: F401
-import sim_host
-from local_sweep_support import TRAINING, optuna_and_wandb
+from local_sweep_support import optuna_and_wandb, run_real_campaign
 from metaopt_lib.contract.improvement import judge, mean_and_sd
-from metaopt_lib.control.clock import SystemClock
 
 REPORTS = Path(".ml-metaopt") / "reports"
 SPACE = {"lr": {"distribution": "log_uniform_values", "min": 1.0e-4, "max": 0.1}, "batch_size": {"values": [64, 128]}}
@@ -30,21 +24,11 @@ class HonestCampaign(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         cls._tmp = tempfile.TemporaryDirectory()
-        cls.root = root = Path(cls._tmp.name).resolve() / "project"
-        shutil.copytree(TRAINING, root / "repo")
-        cls.results = root.parent / "program-results"
-        cls.results.mkdir()
-        sim_host.write_project(root, emitted_at=SystemClock().now(), **{
-            "project.repo": "repo", "project.program": "train_seeded.py",
-            "project.smoke_test_command": f"env -u METAOPT_TEST_RESULTS {sys.executable} train_seeded.py",
+        cls.root, cls.runs, cls.last, cls.state = run_real_campaign(cls._tmp.name, "train_seeded.py", **{
             "compute.run_cap": 4, "compute.num_sweep_agents": 2, "compute.local.hourly_cost_usd": 3.6,
             "objective.improvement_threshold": 0.0, "stop_conditions.max_iterations": 2,
             "search_space": SPACE, "honesty": {"noise_floor": {"repeats": 3}, "random_search_control": True}})
-        host = sim_host.Host(root, real_executor_env=dict(os.environ, METAOPT_TEST_RESULTS=str(cls.results)))
-        cls.last = host.run(max_steps=500)
-        cls.state = json.loads((root / ".ml-metaopt" / "state.json").read_text())
-        cls.runs = {r["run_id"]: r for r in (json.loads(p.read_text()) for p in cls.results.glob("*.json"))}
-        cls.final = (root / REPORTS / "final.md").read_text()
+        cls.final = (cls.root / REPORTS / "final.md").read_text()
 
     @classmethod
     def tearDownClass(cls):

@@ -7,7 +7,6 @@ import csv
 import io
 import json
 import os
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -18,10 +17,8 @@ import yaml
 
 import support  # noqa: F401
 import metaopt
-import sim_host
-from local_sweep_support import TRAINING, optuna_and_wandb
+from local_sweep_support import optuna_and_wandb, run_real_campaign
 from metaopt_lib.contract import validation
-from metaopt_lib.control.clock import SystemClock
 from metaopt_lib.report.markdown import iteration_rows
 
 REPORTS = Path(".ml-metaopt") / "reports"
@@ -32,19 +29,9 @@ class ReportOfARealCampaign(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         cls._tmp = tempfile.TemporaryDirectory()
-        cls.root = root = Path(cls._tmp.name).resolve() / "project"
-        shutil.copytree(TRAINING, root / "repo")
-        cls.results = root.parent / "program-results"
-        cls.results.mkdir()
-        sim_host.write_project(root, emitted_at=SystemClock().now(), **{
-            "project.repo": "repo", "project.program": "train_lr.py",
-            "project.smoke_test_command": f"env -u METAOPT_TEST_RESULTS {sys.executable} train_lr.py",
+        cls.root, cls.runs, cls.last, cls.state = run_real_campaign(cls._tmp.name, "train_lr.py", **{
             "compute.run_cap": 4, "compute.num_sweep_agents": 2, "stop_conditions.max_iterations": 2})
-        host = sim_host.Host(root, real_executor_env=dict(os.environ, METAOPT_TEST_RESULTS=str(cls.results)))
-        cls.last = host.run(max_steps=400)
-        cls.state = json.loads((root / ".ml-metaopt" / "state.json").read_text())
-        cls.runs = {r["run_id"]: r for r in (json.loads(p.read_text()) for p in cls.results.glob("*.json"))}
-        cls.final = (root / REPORTS / "final.md").read_text()
+        cls.final = (cls.root / REPORTS / "final.md").read_text()
 
     @classmethod
     def tearDownClass(cls):
@@ -110,7 +97,9 @@ class ReportOfARealCampaign(unittest.TestCase):
         document = json.loads(out.getvalue())
         again = self.root.parent / "again"
         again.mkdir()
-        env = dict(os.environ, METAOPT_TEST_RESULTS=str(again), WANDB_DIR=str(again))
+        # The user's python3 is the one with the program's packages: this interpreter's.
+        path = os.pathsep.join([os.path.dirname(sys.executable), os.environ.get("PATH", "")])
+        env = dict(os.environ, METAOPT_TEST_RESULTS=str(again), WANDB_DIR=str(again), PATH=path)
         subprocess.run(["/bin/sh", "-c", document["reproduce_command"]], env=env, check=True, capture_output=True,
                        cwd=self.root.parent)
         [record] = [json.loads(p.read_text()) for p in again.glob("*.json")]
