@@ -7,8 +7,10 @@ Usage:
   python3 scripts/benchmark.py quickstart [--repeat N]
   python3 scripts/benchmark.py wandb-conformance [--corpus FILE]
 
-control-plane: median wall time of one `metaopt.py step` process at iteration 1 and at a
-synthesized iteration 1,000 (under --now: no executor runs, no sleeping); for a five-iteration
+control-plane: median wall time and peak memory of one `metaopt.py step` process at the iteration
+close of iteration 1 and of a synthesized iteration 1,000 (under --now: no executor runs, no
+sleeping), against a bare process that reads the same state and campaign file and rewrites the
+state, all three interleaved (tests/bench_steps.py), with the ratios and targets; for a five-iteration
 campaign, the step invocations and host tool calls per iteration (steps, dispatch rounds, executor
 commands; the host never sleeps) and the bytes the host reads (SKILL.md plus every step output),
 for a host that follows SKILL.md and for one that passes --no-executor. The campaign is driven by
@@ -34,10 +36,8 @@ Prints one JSON document. Exit codes: 0 done, 1 a run failed, 2 usage.
 from __future__ import annotations
 
 import argparse
-import copy
 import json
 import os
-import shutil
 import statistics
 import subprocess
 import sys
@@ -51,38 +51,8 @@ sys.path.insert(0, str(SKILL_ROOT / "scripts"))
 sys.path.insert(0, str(SKILL_ROOT / "tests"))
 
 import sim_host  # noqa: E402
+import support  # noqa: E402
 
-from metaopt_lib.contract.atomic_io import write_json_atomic  # noqa: E402
-
-
-def _time_step(project, now, repeat) -> float:
-    """Median seconds of one `metaopt.py step` process, each run on a fresh copy of the project."""
-    times = []
-    for index in range(repeat):
-        run_dir = project.parent / f"run-{index}"
-        shutil.copytree(project, run_dir)
-        start = time.perf_counter()
-        done = subprocess.run([sys.executable, str(SKILL_ROOT / "scripts" / "metaopt.py"), "step", "--project-root",
-                               str(run_dir), "--json", "--now", now], capture_output=True, text=True)
-        times.append(time.perf_counter() - start)
-        if done.returncode != 0:
-            raise RuntimeError(done.stdout + done.stderr)
-        shutil.rmtree(run_dir)
-    return statistics.median(times)
-
-
-def _synthesize_history(state, iterations):
-    """Grow a real state to `iterations` completed iterations (learnings and ledger included)."""
-    record, learning = state["completed_iterations"][-1], state["learnings"][-1]
-    entry = state["spend_ledger"]["entries"][-1]
-    state["completed_iterations"] = [dict(copy.deepcopy(record), iteration=i, sweep_identity=f"bench-iter-{i}")
-                                     for i in range(1, iterations)]
-    state["learnings"] = [dict(learning, iteration=i % (iterations - 1) + 1) for i in range(5 * iterations)]
-    state["spend_ledger"]["entries"] = [dict(entry, sweep_identity=f"bench-iter-{i}", iteration=i, usd=0.001)
-                                        for i in range(1, iterations)]
-    state["spend_ledger"]["total_usd"] = round(0.001 * (iterations - 1), 6)
-    state["iteration"] = iterations
-    return state
 
 
 def _campaign(base, name, no_executor) -> dict:
@@ -102,47 +72,30 @@ def _campaign(base, name, no_executor) -> dict:
 
 
 def control_plane(repeat) -> dict:
+    import bench_steps
+
     with tempfile.TemporaryDirectory() as tmp:
         base = Path(tmp)
         loop = _campaign(base, "five-iterations", no_executor=False)
         host_runs_executor = _campaign(base, "five-iterations-no-executor", no_executor=True)
         full = base / "five-iterations"
-
-        first = base / "iteration-1" / "project"
-        first.mkdir(parents=True)
-        sim_host.write_project(first)
-        iteration_1 = _time_step(first, sim_host.START, repeat)
-
-        late = base / "iteration-1000" / "project"
-        shutil.copytree(full, late)
-        state_path = late / ".ml-metaopt" / "state.json"
-        state = json.loads(state_path.read_text())
-        state.update(machine_state="ROLL_ITERATION", phase="roll_iteration", status="RUNNING", terminal=None,
-                     pending=[])
-        write_json_atomic(state_path, _synthesize_history(state, 1000))
-        _restore_roll_inputs(late)
-        iteration_1000 = _time_step(late, "2026-11-23T00:00:00Z", repeat)
+        projects = {"iteration_1": bench_steps.ideate_project(full, base / "iteration-1", 1),
+                    "iteration_1000": bench_steps.ideate_project(full, base / "iteration-1000", 1000)}
+        steps = bench_steps.interleaved(projects, repeat, base, "2026-11-23T00:00:00Z")
+        floor = steps["floor"]["seconds"]
         return {
-            "step_process_median_seconds": {"iteration_1": round(iteration_1, 3),
-                                            "iteration_1000": round(iteration_1000, 3)},
-            "state_bytes_at_iteration_1000": state_path.stat().st_size,
+            "step_process": steps,
+            "ratios": {"iteration_1_to_floor": round(steps["iteration_1"]["seconds"] / floor, 2),
+                       "iteration_1000_to_floor": round(steps["iteration_1000"]["seconds"] / floor, 2),
+                       "iteration_1000_to_iteration_1": round(steps["iteration_1000"]["seconds"]
+                                                              / steps["iteration_1"]["seconds"], 2)},
+            "targets": {"iteration_1_to_floor": 2.0, "iteration_1000_to_iteration_1": 1.5,
+                        "iteration_1000_peak_mib": 30},
+            "state_bytes": {name: (project / ".ml-metaopt" / "state.json").stat().st_size
+                            for name, project in projects.items()},
             "five_iteration_campaign": loop,
             "five_iteration_campaign_no_executor": host_runs_executor,
         }
-
-
-def _restore_roll_inputs(project):
-    """ROLL_ITERATION needs the analysis and sweep records of the current iteration."""
-    state_path = project / ".ml-metaopt" / "state.json"
-    state = json.loads(state_path.read_text())
-    for key in ("analysis", "selected_sweep", "current_sweep"):
-        if state[key]:
-            state[key]["iteration"] = state["iteration"]
-    state["current_sweep"]["sweep_identity"] = f"{state['campaign']['name']}-iter-{state['iteration']}"
-    state["analysis"]["sweep_identity"] = state["current_sweep"]["sweep_identity"]
-    state["current_sweep"]["resources_live"] = False
-    state["block"] = None
-    write_json_atomic(state_path, state)
 
 
 def local_backend(repeat) -> dict:
@@ -196,7 +149,7 @@ def quickstart(repeat) -> dict:
             seconds = time.perf_counter() - begin
             if done.returncode != 0:
                 raise RuntimeError(done.stderr[-2000:])
-            state = json.loads((work / "project" / ".ml-metaopt" / "state.json").read_text())
+            state = support.campaign_view(work / "project")
             runs.append({"wall_seconds": round(seconds, 1), "machine_state": json.loads(done.stdout)["machine_state"],
                          "best_per_iteration": [round(r["best_run"]["metric_value"], 4)
                                                 for r in state["completed_iterations"]],

@@ -12,7 +12,7 @@ import tempfile
 import unittest
 from pathlib import Path
 
-import support  # noqa: F401
+import support
 from sim_host import Host, Scenario, write_project
 
 RUNNER = Path(__file__).with_name("crash_runner.py")
@@ -38,7 +38,7 @@ def executor_processes(root) -> list:
 
 def outcome(root):
     """What must not depend on crashes (timestamps, sequence numbers and ids excluded)."""
-    state = json.loads((Path(root) / ".ml-metaopt" / "state.json").read_text())
+    state = support.campaign_view(root)
     sweeps = json.loads((Path(root) / ".sim" / "sweeps.json").read_text())
     return {
         "machine_state": state["machine_state"], "iteration": state["iteration"],
@@ -107,6 +107,13 @@ class CrashRecovery(unittest.TestCase):
 
     def test_kills_right_after_a_file_is_renamed_into_place(self):
         self.crash_repeatedly("after-replace", 2, 2)
+
+    def test_kills_in_the_middle_of_a_history_append(self):
+        # The torn line is after what the state committed: the next life cuts it off and appends again.
+        self.crash_repeatedly("mid-append", 1, 1)
+
+    def test_kills_between_a_history_append_and_the_state_that_commits_it(self):
+        self.crash_repeatedly("after-append", 1, 1)
 
     def test_kills_while_the_step_runs_the_executor(self):
         # The executor child runs on in its own session; the next life waits for it, starts no other.

@@ -66,7 +66,12 @@ def _check_patch_owners(doc, agent, label):
         if not isinstance(path, str):
             continue
         field = path.split("/")[1].replace("~1", "/").replace("~0", "~")
-        owner = machine.FIELD_OWNERS.get(field)
+        if field in machine.HISTORY_OWNERS and (op.get("op") != "append" or path != f"/{field}"):
+            out.append(Issue(label, ("state_patch", index), "envelope.history_append_only",
+                             f"{op.get('op')} {path}: the history is append-only",
+                             f"append at /{field}", "append a new record; records once written never change"))
+            continue
+        owner = machine.FIELD_OWNERS.get(field) or machine.HISTORY_OWNERS.get(field)
         if owner != agent:
             why = "an engine field" if field in machine.ENGINE_FIELDS else (f"owned by {owner}" if owner else "not a state field")
             out.append(Issue(label, ("state_patch", index, "path"), "envelope.patch_field_not_owned",

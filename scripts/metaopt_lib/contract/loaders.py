@@ -10,8 +10,6 @@ import json
 import math
 import re
 
-import yaml
-
 from .issues import Issue
 from .regular_files import FileRefused, read_regular
 
@@ -54,6 +52,11 @@ def read_text(path, label, max_bytes=MAX_FILE_BYTES, within=None):
         data = read_regular(path, label, max_bytes, within)
     except FileRefused as exc:
         return None, [exc.issue]
+    return decoded(data, label)
+
+
+def decoded(data: bytes, label):
+    """The UTF-8 text of a file's bytes (a BOM dropped). Returns (text or None, issues)."""
     if data.startswith(b"\xef\xbb\xbf"):
         data = data[3:]
     try:
@@ -87,6 +90,8 @@ def parse_json(text, label):
 
 def parse_yaml(text, label):
     """Parse one YAML document strictly. Returns (document or None, issues)."""
+    import yaml  # only a YAML file is parsed with it (a step whose campaign is cached reads none)
+
     try:
         loader = yaml.SafeLoader(text)
     except yaml.YAMLError as exc:  # the reader refuses NUL and other non-printable characters up front
@@ -147,7 +152,17 @@ def load_document(path, label=None, fmt=None, max_bytes=MAX_FILE_BYTES, within=N
     return parse_yaml(text, label) if fmt == "yaml" else parse_json(text, label)
 
 
+def parse_document(data: bytes, label, fmt):
+    """Parse a file's bytes already read as JSON or YAML. Returns (document or None, issues)."""
+    text, issues = decoded(data, label)
+    if text is None:
+        return None, issues
+    return parse_yaml(text, label) if fmt == "yaml" else parse_json(text, label)
+
+
 def _check_nodes(node, parts, label, issues, count):
+    import yaml
+
     count[0] += 1
     if count[0] > MAX_NODES:
         raise _LimitExceeded(_too_large(label))

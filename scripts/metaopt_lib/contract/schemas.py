@@ -6,9 +6,6 @@ import json
 import re
 from functools import lru_cache
 
-from jsonschema import Draft202012Validator, FormatChecker
-from referencing import Registry, Resource
-
 from .issues import Issue
 from .paths import SCHEMA_DIR
 
@@ -29,13 +26,18 @@ def load_schema(name: str) -> dict:
 
 
 @lru_cache(maxsize=None)
-def registry() -> Registry:
+def registry():
+    from referencing import Registry, Resource  # jsonschema's; imported only when something is validated
+
     resources = [(load_schema(n)["$id"], Resource.from_contents(load_schema(n))) for n in schema_names()]
     return Registry().with_resources(resources)
 
 
 @lru_cache(maxsize=None)
-def validator(name: str) -> Draft202012Validator:
+def validator(name: str):
+    """jsonschema's validator of a contract (imported here: a step that validates nothing never loads it)."""
+    from jsonschema import Draft202012Validator, FormatChecker
+
     return Draft202012Validator(compiled_schema(name), registry=registry(), format_checker=FormatChecker())
 
 

@@ -92,7 +92,7 @@ def _chain(cdir, options, summary):
             cdir.append_journal(entry)
             summary = entry["summary"]
             if move["record"]["name"] == "poll_sweep":
-                refresh_trials_csv(cdir, state)
+                refresh_trials_csv(cdir, cdir.view(state))
             if not run.finished:
                 return _step_again(state, summary)
         elif kind == "wait":

@@ -5,8 +5,7 @@ Each is idempotent: running it twice leaves the same files.
 """
 from __future__ import annotations
 
-from ..contract.campaign import apply_defaults
-from ..contract.paths import CAMPAIGN_FILE, SKILL_ROOT
+from ..contract.paths import SKILL_ROOT
 from ..contract.state_views import budget_snapshot, effective_baseline
 from ..report.writer import write_final_report, write_iteration_report, write_trials_table
 from .agents_hook import add_hook, remove_hook
@@ -47,8 +46,7 @@ def refresh_trials_csv(campaign_dir, state) -> None:
 def _campaign(campaign_dir):
     """The campaign with its defaults, or None when the file is invalid now (an edit in progress): the
     reports then fall back to what the state alone says (no objective, no command, no charts)."""
-    campaign, issues = campaign_dir.load("campaign", campaign_dir.root / CAMPAIGN_FILE)
-    return apply_defaults(campaign) if campaign is not None and not issues else None
+    return campaign_dir.campaign()[0]
 
 
 def _metric(run):

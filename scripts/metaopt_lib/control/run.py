@@ -114,7 +114,7 @@ def _first_step(project_root, resume, step_options) -> dict:
 
 
 def _block_code(project_root):
-    block = driver.CampaignDir(project_root).read_state()["block"]
+    block = driver.CampaignDir(project_root).read_state(write_migration=False)["block"]
     return block["code"] if block else None
 
 

@@ -15,6 +15,7 @@ from ..contract import campaign as campaign_lib
 from ..contract import machine
 from ..contract.campaign import objective_of
 from ..contract.conventions import one_line
+from ..contract.history import ListHistory
 from ..contract.paths import FINAL_REPORT_PATH, RESULT_SCHEMAS, SKILL_ROOT, result_path, task_path
 
 ID_PREFIX = {
@@ -47,6 +48,8 @@ class Inputs:
     tasks: dict = field(default_factory=dict)    # pending worker task id -> its valid task document
     # sweep identity -> its valid trial table or None (read only when a worker task needs history)
     trial_table: Callable = field(default=lambda identity: None)
+    # the campaign's history (contract/history.py): completed iterations, learnings, earlier spend
+    history: object = field(default_factory=ListHistory)
 
     def result(self, pending_id) -> ResultInput:
         return self.results.get(pending_id, ResultInput())
