@@ -11,6 +11,7 @@ from referencing import Registry, Resource
 
 from .issues import Issue
 from .paths import SCHEMA_DIR
+from .schema_values import python_pattern
 
 SCHEMA_SUFFIX = ".schema.json"
 
@@ -77,13 +78,6 @@ def _inline(node, base, stack):
     if isinstance(compiled.get("patternProperties"), dict):
         compiled["patternProperties"] = {python_pattern(k): v for k, v in compiled["patternProperties"].items()}
     return compiled
-
-
-def python_pattern(pattern: str) -> str:
-    """ECMA-262 '$' ends the input; Python's also matches before a final newline. Use '\\Z'."""
-    if pattern.endswith("$") and not pattern.endswith("\\$"):
-        return pattern[:-1] + "\\Z"
-    return pattern
 
 
 def schema_issues(name: str, document, label: str) -> list:
