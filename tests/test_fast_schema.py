@@ -192,7 +192,8 @@ class ProbeSchemas(Agreement):
 
     def test_a_keyword_it_does_not_implement_is_refused_not_ignored(self):
         for schema in ({"type": "integer", "multipleOf": 2}, {"properties": {"a": {"format": "email"}}},
-                       {"prefixItems": [{"type": "integer"}]}, {"$ref": "https://example.com/x.schema.json"}):
+                       {"prefixItems": [{"type": "integer"}]}, {"$ref": "https://example.com/x.schema.json"},
+                       {"properties": {"a": {"$id": "https://example.com/a", "$ref": "#/$defs/b"}}}):
             with self.subTest(schema=schema), tempfile.TemporaryDirectory() as tmp, schema_dir(tmp):
                 self.write(tmp, "refused", schema)
                 with self.assertRaises(fast_schema.UnsupportedSchema):

@@ -82,6 +82,8 @@ class _Compiler:
         unknown = schema.keys() - SUPPORTED_KEYWORDS - ANNOTATIONS
         if unknown:
             raise UnsupportedSchema(f"{base}: unsupported keyword(s) {', '.join(sorted(unknown))}")
+        if "$id" in schema and schema is not _schema_file(base):  # it would change what its $refs resolve to
+            raise UnsupportedSchema(f"{base}: a $id below the root")
         for keyword in ("allOf", "anyOf", "oneOf"):
             if not isinstance(schema.get(keyword, []), list):
                 raise UnsupportedSchema(f"{base}: {keyword} must be a list")
@@ -113,7 +115,7 @@ class _Compiler:
         if "not" in schema:
             negated = sub(schema["not"])
             checks.append(lambda value: not negated(value))
-        if "if" in schema:  # then and else alone do nothing, in jsonschema too
+        if "if" in schema and ("then" in schema or "else" in schema):  # either alone does nothing in jsonschema too
             condition = sub(schema["if"])
             then, otherwise = sub(schema.get("then", True)), sub(schema.get("else", True))
             checks.append(lambda value: then(value) if condition(value) else otherwise(value))
