@@ -59,6 +59,23 @@ def _schema_file(name):
         raise UnsupportedSchema(f"no schema file for {name!r}") from exc
 
 
+def _resolve(ref, base):
+    """(file, fragment, target node, the nodes on the way) of a $ref met in file `base`."""
+    if not isinstance(ref, str):
+        raise UnsupportedSchema(f"{base}: $ref must be a string")
+    target_file, _, fragment = ref.partition("#")
+    if (target_file and not target_file.endswith(SCHEMA_SUFFIX)) or "/" in target_file:
+        raise UnsupportedSchema(f"{base}: $ref {ref!r} is not a schema file of this directory")
+    name = target_file[: -len(SCHEMA_SUFFIX)] if target_file else base
+    target, ancestors = _schema_file(name), []
+    for part in [part for part in fragment.split("/") if part]:
+        if not isinstance(target, dict) or part not in target:
+            raise UnsupportedSchema(f"{base}: $ref {ref!r} points nowhere")
+        ancestors.append(target)
+        target = target[part]
+    return name, fragment, target, ancestors
+
+
 def _as_written(pattern):
     return pattern
 
@@ -73,6 +90,7 @@ class _Compiler:
     def __init__(self, kind):
         self.kind = kind
         self.targets = {}  # (file, fragment, stack) -> [closure], filled once compiled; recursion waits for it
+        self.direct_refs = {}  # (file, fragment) -> the (file, fragment) of every $ref in its subtree
 
     def node(self, schema, base, stack):
         if schema is True or schema is False:
@@ -125,28 +143,44 @@ class _Compiler:
 
     def ref(self, ref, base, stack):
         """A '#/...' pointer into this file or 'name.schema.json#/...' into another, as the inliner reads it."""
-        if not isinstance(ref, str):
-            raise UnsupportedSchema(f"{base}: $ref must be a string")
-        target_file, _, fragment = ref.partition("#")
-        if (target_file and not target_file.endswith(SCHEMA_SUFFIX)) or "/" in target_file:
-            raise UnsupportedSchema(f"{base}: $ref {ref!r} is not a schema file of this directory")
-        name = target_file[: -len(SCHEMA_SUFFIX)] if target_file else base
-        target, parts = _schema_file(name), [part for part in fragment.split("/") if part]
-        ancestors = []
-        for part in parts:
-            if not isinstance(target, dict) or part not in target:
-                raise UnsupportedSchema(f"{base}: $ref {ref!r} points nowhere")
-            ancestors.append(target)
-            target = target[part]
+        name, fragment, target, ancestors = _resolve(ref, base)
         if stack is not None and (name, fragment) not in stack:
-            return self.target(name, fragment, target, stack + ((name, fragment),))
+            # Only a target that can reach itself can be met again on the stack; keeping just those
+            # lets every other target compile once rather than once per chain of refs leading to it.
+            grown = stack + ((name, fragment),) if self.recurs(name, fragment) else stack
+            return self.target(name, fragment, target, grown)
         if name != self.kind:
             return self.target(name, fragment, target, None)
         # The kind's own file is the inlined root, which has this node at the same place, inlined with
         # an empty stack, when nothing on the way was rewritten (a $ref node or a converted key).
-        if "patternProperties" in parts or any(isinstance(node, dict) and "$ref" in node for node in ancestors):
+        rewritten = [node for node in ancestors if isinstance(node, dict) and "$ref" in node]
+        if rewritten or "patternProperties" in fragment.split("/"):
             raise UnsupportedSchema(f"{base}: $ref {ref!r} passes through a node the inliner rewrites")
         return self.target(name, fragment, target, ())
+
+    def recurs(self, name, fragment):
+        """Whether the target's $refs lead back to it (counting every $ref in its subtree: at worst a
+        target counted recursive that is not, which only compiles it more often)."""
+        start, seen, todo = (name, fragment), set(), [(name, fragment)]
+        while todo:
+            for found in self.refs_in(*todo.pop()):
+                if found == start:
+                    return True
+                if found not in seen:
+                    seen.add(found)
+                    todo.append(found)
+        return False
+
+    def refs_in(self, name, fragment):
+        if (name, fragment) not in self.direct_refs:
+            found, nodes = set(), [_resolve("#" + fragment, name)[2]]
+            while nodes:
+                node = nodes.pop()
+                if isinstance(node, dict) and isinstance(node.get("$ref"), str):
+                    found.add(_resolve(node["$ref"], name)[:2])
+                nodes += node.values() if isinstance(node, dict) else node if isinstance(node, list) else []
+            self.direct_refs[(name, fragment)] = found
+        return self.direct_refs[(name, fragment)]
 
     def target(self, name, fragment, schema, stack):
         key = (name, fragment, stack)
