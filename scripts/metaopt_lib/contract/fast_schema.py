@@ -14,20 +14,16 @@ import json
 import math
 from functools import lru_cache
 
-from .paths import SCHEMA_DIR
+from .paths import SCHEMA_DIR, SCHEMA_SUFFIX
 from .schema_values import (NUMBER_KEYWORDS, STRING_KEYWORDS, UnsupportedSchema, accept, all_unique, compile_regex,
                             const_check, enum_check, number_check, python_pattern, reject, string_check, type_check)
 
-SCHEMA_SUFFIX = ".schema.json"
 ANNOTATIONS = frozenset({"$schema", "$id", "$defs", "$comment", "title", "description", "default", "examples"})
 OBJECT_KEYWORDS = frozenset({"properties", "required", "additionalProperties", "patternProperties", "propertyNames",
                              "minProperties", "maxProperties"})
 ARRAY_KEYWORDS = frozenset({"items", "minItems", "maxItems", "uniqueItems"})
 SUPPORTED_KEYWORDS = (OBJECT_KEYWORDS | ARRAY_KEYWORDS | STRING_KEYWORDS | NUMBER_KEYWORDS
                       | {"type", "enum", "const", "$ref", "allOf", "anyOf", "oneOf", "not", "if", "then", "else"})
-
-__all__ = ["compile_validator", "build_validator", "UnsupportedSchema", "SUPPORTED_KEYWORDS", "ANNOTATIONS"]
-
 
 @lru_cache(maxsize=None)
 def compile_validator(kind):

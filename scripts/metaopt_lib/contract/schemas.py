@@ -10,10 +10,8 @@ from jsonschema import Draft202012Validator, FormatChecker
 from referencing import Registry, Resource
 
 from .issues import Issue
-from .paths import SCHEMA_DIR
+from .paths import SCHEMA_DIR, SCHEMA_SUFFIX
 from .schema_values import python_pattern
-
-SCHEMA_SUFFIX = ".schema.json"
 
 MAX_SCHEMA_ISSUES = 200
 
