@@ -6,6 +6,7 @@ Usage:
   python3 scripts/benchmark.py local-backend [--repeat N]
   python3 scripts/benchmark.py quickstart [--repeat N]
   python3 scripts/benchmark.py wandb-conformance [--corpus FILE]
+  python3 scripts/benchmark.py fast-schema [--repeat N]
 
 control-plane: median wall time and peak memory of one `metaopt.py step` process at the iteration
 close of iteration 1 and of a synthesized iteration 1,000 (under --now: no executor runs, no
@@ -30,6 +31,11 @@ optuna, scikit-learn and wandb. --repeat defaults to 1 here (7 for the others).
 wandb-conformance: how many sweep configs of W&B's own verdict corpus (default
 fixtures/sweep-config/wandb-conformance.json) this skill judges as W&B does, real configs and
 synthetic probes apart, and every case where we differ (with the reason when it is intentional).
+
+fast-schema: the fast validator (contract/fast_schema.py) against jsonschema: import time of each in a
+fresh process that already has json, re and pathlib (rfc3339_validator, which both import for
+date-time, apart), compile time per kind (schema files read), and the time to validate
+fixtures/state/valid/wait-for-sweep.json grown to iteration 1,000 (medians).
 
 Prints one JSON document. Exit codes: 0 done, 1 a run failed, 2 usage.
 """
@@ -159,6 +165,46 @@ def quickstart(repeat) -> dict:
     return {"runs": runs, "wall_seconds_median": statistics.median(walls), "target_wall_seconds": 180}
 
 
+def _import_ms(module, repeat) -> float:
+    """Median ms to import module in a fresh process that has already imported what every step imports."""
+    code = (f"import sys, time, json, re, pathlib; sys.path.insert(0, {str(SKILL_ROOT / 'scripts')!r}); "
+            f"start = time.perf_counter(); import {module}; print(time.perf_counter() - start)")
+    runs = [subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+            for _ in range(repeat)]
+    return round(1000 * statistics.median(float(run.stdout) for run in runs), 1)
+
+
+def _median_ms(action, repeat) -> float:
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        action()
+        times.append(time.perf_counter() - start)
+    return round(1000 * statistics.median(times), 2)
+
+
+def fast_schema_suite(repeat) -> dict:
+    from metaopt_lib.contract import fast_schema, schemas
+
+    imports = {name: _import_ms(module, repeat) for name, module in (
+        ("fast_schema", "metaopt_lib.contract.fast_schema"), ("jsonschema", "jsonschema"),
+        ("rfc3339_validator", "rfc3339_validator"))}
+
+    def compile_cold(kind):
+        fast_schema._schema_file.cache_clear()  # a step reads the schema files once
+        fast_schema.build_validator(kind)
+    compile_ms = {kind: _median_ms(lambda: compile_cold(kind), repeat) for kind in schemas.schema_names()}
+    state_file = SKILL_ROOT / "fixtures" / "state" / "valid" / "wait-for-sweep.json"
+    state = _synthesize_history(json.loads(state_file.read_text()), 1000)
+    fast, reference = fast_schema.compile_validator("state"), schemas.validator("state")
+    if not fast(state) or list(reference.iter_errors(state)):
+        raise RuntimeError("the synthesized state is not valid")
+    return {"import_ms": imports, "compile_ms": compile_ms,
+            "state_at_iteration_1000": {"bytes": len(json.dumps(state)), "validate_ms": {
+                "fast_schema": _median_ms(lambda: fast(state), repeat),
+                "jsonschema": _median_ms(lambda: list(reference.iter_errors(state)), repeat)}}}
+
+
 def wandb_conformance(corpus) -> dict:
     from metaopt_lib.contract import wandb_conformance as conformance
     return {"corpus": str(corpus), **conformance.measure(corpus)}
@@ -168,7 +214,8 @@ def main(argv=None, out=None) -> int:
     out = out or sys.stdout
     parser = argparse.ArgumentParser(prog="benchmark.py", description="Print benchmark numbers as JSON. "
                                      "Exit 0 done, 1 a run failed, 2 usage.")
-    parser.add_argument("suite", choices=["control-plane", "local-backend", "quickstart", "wandb-conformance"])
+    parser.add_argument("suite", choices=["control-plane", "local-backend", "quickstart", "wandb-conformance",
+                                          "fast-schema"])
     parser.add_argument("--repeat", type=int, help="runs per timing (median reported; default 7, quickstart 1)")
     parser.add_argument("--corpus", help="wandb-conformance: the verdict corpus to measure on")
     opts = parser.parse_args(argv)
@@ -176,7 +223,8 @@ def main(argv=None, out=None) -> int:
         from metaopt_lib.contract.wandb_conformance import CORPUS_FILE
         out.write(json.dumps({"suite": opts.suite, **wandb_conformance(opts.corpus or CORPUS_FILE)}, indent=2) + "\n")
         return 0
-    suites = {"control-plane": control_plane, "local-backend": local_backend, "quickstart": quickstart}
+    suites = {"control-plane": control_plane, "local-backend": local_backend, "quickstart": quickstart,
+              "fast-schema": fast_schema_suite}
     repeat = opts.repeat if opts.repeat is not None else (1 if opts.suite == "quickstart" else 7)
     try:
         report = {"suite": opts.suite, **suites[opts.suite](max(1, repeat))}

@@ -7,9 +7,8 @@ import re
 from functools import lru_cache
 
 from .issues import Issue
-from .paths import SCHEMA_DIR
-
-SCHEMA_SUFFIX = ".schema.json"
+from .paths import SCHEMA_DIR, SCHEMA_SUFFIX
+from .schema_values import python_pattern
 
 MAX_SCHEMA_ISSUES = 200
 
@@ -79,13 +78,6 @@ def _inline(node, base, stack):
     if isinstance(compiled.get("patternProperties"), dict):
         compiled["patternProperties"] = {python_pattern(k): v for k, v in compiled["patternProperties"].items()}
     return compiled
-
-
-def python_pattern(pattern: str) -> str:
-    """ECMA-262 '$' ends the input; Python's also matches before a final newline. Use '\\Z'."""
-    if pattern.endswith("$") and not pattern.endswith("\\$"):
-        return pattern[:-1] + "\\Z"
-    return pattern
 
 
 def schema_issues(name: str, document, label: str) -> list:
