@@ -1,7 +1,8 @@
 """What `scripts/benchmark.py control-plane` times: one `metaopt.py step` process at the start of
 iteration 1 and of a synthesized iteration 1,000 (IDEATE, dispatching the ideation workers: the step
 that reads the most of the campaign's history), and the floor it is compared with, a
-bare process that reads the same state.json and campaign file and rewrites the state atomically. The
+bare process that reads the same state.json and campaign file (parsing both: json and PyYAML, as any
+program that uses them must) and rewrites the state atomically. The
 three are run interleaved, each on a fresh copy of its project, so a busy moment of the machine hits
 all three alike; each run's peak memory is its own VmHWM, reported at its exit. Python runs as it
 does by default, keeping compiled bytecode (PYTHONDONTWRITEBYTECODE is unset for the runs), and one
@@ -37,9 +38,10 @@ runpy.run_path(sys.argv[0], run_name="__main__")
 """
 FLOOR = """
 import json, os, sys, tempfile
+import yaml
 root = sys.argv[1]
 with open(os.path.join(root, "ml_metaopt_campaign.yaml"), "rb") as handle:
-    handle.read()
+    yaml.safe_load(handle)
 path = os.path.join(root, ".ml-metaopt", "state.json")
 with open(path, "rb") as handle:
     state = json.load(handle)

@@ -146,6 +146,6 @@ def run_real_campaign(tmp_dir, program, **overrides):
         "project.smoke_test_command": f"env -u METAOPT_TEST_RESULTS {sys.executable} {program}", **overrides})
     host = sim_host.Host(root, real_executor_env=dict(os.environ, METAOPT_TEST_RESULTS=str(results)))
     last = host.run(max_steps=500)
-    state = json.loads((root / ".ml-metaopt" / "state.json").read_text())
+    state = support.campaign_view(root)
     runs = {r["run_id"]: r for r in (json.loads(p.read_text()) for p in results.glob("*.json"))}
     return root, runs, last, state

@@ -72,6 +72,24 @@ def hot_state(view) -> dict:
     return state
 
 
+def write_view(root, view) -> None:
+    """Write a state with its history inline (a campaign_view, edited) back as the driver keeps it: the
+    hot state (validated) and its history files."""
+    from metaopt_lib.contract import history
+    from metaopt_lib.control.state_store import CampaignDir
+    state = hot_state(view)
+    closed = [e for e in view["spend_ledger"]["entries"] if e["iteration"] < view["iteration"]]
+    state["spend_ledger"]["closed_usd"] = round(sum(e["usd"] for e in closed), 6)
+    records = {"iterations": view["completed_iterations"], "learnings": view["learnings"], "ledger": closed}
+    state["history"] = history.empty_history_meta()
+    for kind, items in records.items():
+        state["history"][kind], data = history.extended(state["history"][kind], items)
+        path = Path(root) / history.file_path(kind)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
+    CampaignDir(root).write_state(state)
+
+
 def campaign_view(root) -> dict:
     """The state of the campaign at `root` with its history inline (completed_iterations, learnings,
     every spend entry), as the reports read it."""

@@ -73,7 +73,7 @@ class HonestySweepsSurviveKills(unittest.TestCase):
         self.assertEqual(Counter(run_id.rsplit("-t", 1)[0] for run_id in runs), {
             "local-sim-campaign-iter-1": 3, "local-sim-campaign-iter-1-noise": 3,
             "local-sim-campaign-iter-1-control": 3})
-        state = json.loads((self.root / ".ml-metaopt" / "state.json").read_text())
+        state = support.campaign_view(self.root)
         self.assertEqual(len(state["completed_iterations"][0]["noise_floor"]["values"]), 3)
         self.assertEqual(state["control"]["trials"]["finished"], 3)
         sweeps = self.root / ".ml-metaopt" / "sweeps"

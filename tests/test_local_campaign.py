@@ -14,6 +14,7 @@ from pathlib import Path
 import yaml
 
 import sim_host
+import support
 from local_sweep_support import TRAINING, optuna_and_wandb
 from metaopt_lib.contract import validation
 from metaopt_lib.control.clock import SystemClock
@@ -36,7 +37,7 @@ class LocalCampaignWithTheRealExecutor(unittest.TestCase):
             "stop_conditions.max_iterations": 2})
         host = sim_host.Host(root, real_executor_env=dict(os.environ, METAOPT_TEST_RESULTS=str(results)))
         last = host.run(max_steps=400)
-        state = json.loads((root / ".ml-metaopt" / "state.json").read_text())
+        state = support.campaign_view(root)
 
         self.assertEqual(last["machine_state"], "COMPLETE")
         kinds = [json.loads(text)["action"]["kind"] for _, text in host.outputs]
@@ -87,7 +88,7 @@ class LocalCampaignWithTheRealExecutor(unittest.TestCase):
         # The interpreter with wandb is not on PATH: the smoke test and the trials must still use it.
         host = sim_host.Host(root, real_executor_env=dict(os.environ, PATH="/usr/bin:/bin"))
         last = host.run(max_steps=100)
-        state = json.loads((root / ".ml-metaopt" / "state.json").read_text())
+        state = support.campaign_view(root)
         self.assertEqual(last["machine_state"], "COMPLETE", last)
         [record] = state["completed_iterations"]
         self.assertEqual(record["trials"]["finished"], 3)

@@ -56,7 +56,7 @@ class Quickstart(unittest.TestCase):
         self.assertEqual(document["report_path"], str(work / "project" / ".ml-metaopt" / "reports" / "final.md"))
         self.assertIn(f"Report: {document['report_path']}", done.stderr)
         self.assertIn("trials finished", done.stderr, "the sweep's progress is shown")
-        state = json.loads((work / "project" / ".ml-metaopt" / "state.json").read_text())
+        state = support.campaign_view(work / "project")
         self.assertEqual(len(state["completed_iterations"]), 3)
         best = state["baseline"]["metric_value"]
         self.assertGreater(best, default_metric(work), "the campaign beats the program's default configuration")

@@ -56,7 +56,7 @@ class RunCase(unittest.TestCase):
         return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
 
     def state(self) -> dict:
-        return json.loads((self.root / ".ml-metaopt" / "state.json").read_text())
+        return support.campaign_view(self.root)
 
     def tasks(self) -> list:
         """Every task of the campaign, open or closed (closed ones are archived)."""

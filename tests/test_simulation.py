@@ -12,7 +12,7 @@ import sim_host
 from sim_host import Host, Scenario, write_preflight, write_project
 
 from metaopt_lib.contract import machine, validation
-from metaopt_lib.control import driver
+from metaopt_lib.control import read_views
 
 
 def journal(root):
@@ -20,7 +20,7 @@ def journal(root):
 
 
 def state_of(root):
-    return json.loads((Path(root) / ".ml-metaopt" / "state.json").read_text())
+    return support.campaign_view(root)
 
 
 class Simulation(unittest.TestCase):
@@ -77,7 +77,7 @@ class Simulation(unittest.TestCase):
             self.assertIsInstance(entry["seconds"], float)
             self.assertIn(entry["id"], entry["summary"])
         self.assertIn("finished: 2 finished", entries[-1]["summary"])
-        recent = driver.status(self.root)["recent"]
+        recent = read_views.status(self.root)["recent"]
         self.assertTrue(any("executor poll_sweep" in line for line in recent), recent)
 
     def test_the_end_of_a_sweep_is_acted_on_at_once(self):
@@ -332,11 +332,12 @@ class ContinueOrStartOver(unittest.TestCase):
         write_project(self.root, Scenario(smoke_passes=False), **{"stop_conditions.max_iterations": 1})
         Host(self.root).run()
         before = state_of(self.root)
+        state_bytes = (self.root / ".ml-metaopt" / "state.json").read_bytes()
         code, document = Host(self.root).step("reset")
         self.assertEqual(code, 0, document)
         self.assertEqual(validation.validate_document("step-output", document, "reset output"), [])
         archive = self.root / document["reset"]["archive"]
-        self.assertEqual(json.loads((archive / "state.json").read_text()), before)
+        self.assertEqual((archive / "state.json").read_bytes(), state_bytes)
         self.assertTrue((archive / "journal.jsonl").is_file())
         self.assertEqual(sorted(p.name for p in (self.root / ".ml-metaopt").iterdir()),
                          ["archive", "lock", "preflight-readiness.json"])

@@ -11,7 +11,6 @@ from noise, so it is not adopted (unless there is no baseline yet).
 from __future__ import annotations
 
 import math
-import statistics
 from dataclasses import dataclass
 
 from .state_views import improves
@@ -39,6 +38,8 @@ class Verdict:
 
 def mean_and_sd(values) -> tuple:
     """(mean, sample standard deviation) of finite values; None where too few."""
+    import statistics  # only an iteration with a noise floor needs it
+
     values = [float(v) for v in values if isinstance(v, (int, float)) and math.isfinite(v)]
     mean = statistics.fmean(values) if values else None
     sd = statistics.stdev(values) if len(values) >= 2 else None

@@ -1,7 +1,6 @@
 """Load every contract schema once and turn jsonschema errors into clear Issues."""
 from __future__ import annotations
 
-import difflib
 import json
 import re
 from functools import lru_cache
@@ -81,7 +80,14 @@ def _inline(node, base, stack):
 
 
 def schema_issues(name: str, document, label: str) -> list:
-    """Every schema violation of document as Issues (unsorted), at most MAX_SCHEMA_ISSUES of them."""
+    """Every schema violation of document as Issues (unsorted), at most MAX_SCHEMA_ISSUES of them. The
+    fast validator (fast_schema.py, the same verdict) answers first; jsonschema is asked, for the issues,
+    only about a document it refuses."""
+    from .fast_schema import compile_validator
+
+    check = compile_validator(name)
+    if check is not None and check(document):
+        return []
     out = []
     for error in validator(name).iter_errors(document):
         out.extend(_translate(error, label))
@@ -125,6 +131,8 @@ def _first_sentence(schema) -> str:
 def _did_you_mean(word, choices) -> str:
     if any(name in str(word) for name in RETIRED_NAMES):
         return f"'{word}' belongs to the retired v3 design and is not built"
+    import difflib  # only a document with a problem gets a suggestion
+
     close = difflib.get_close_matches(str(word), [str(c) for c in choices], n=1, cutoff=0.6)
     return f"did you mean '{close[0]}'?" if close else ""
 

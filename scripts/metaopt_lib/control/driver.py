@@ -13,10 +13,8 @@ from ..contract.paths import CAMPAIGN_FILE, PREFLIGHT_FILE, trial_table_path
 from ..contract.redaction import Redactor, secret_values
 from ..handoffs import HANDOFFS
 from ..handoffs.common import Inputs, ResultInput
-from ..report.best import best_document
-from . import actions, engine, mechanical
+from . import engine
 from .state_store import CampaignDir, state_digest
-from .status_view import status_view
 
 RESULT_KIND = {"metaopt-ideation-worker": "ideation-result", "metaopt-selection-worker": "selection-result",
                "metaopt-analysis-worker": "analysis-result"}
@@ -41,11 +39,6 @@ class StepError(Exception):
 
 def now_utc() -> str:
     return format_time(datetime.datetime.now(datetime.timezone.utc))
-
-
-def load_campaign(cdir):
-    """(campaign with defaults or None, issues)."""
-    return cdir.campaign()
 
 
 def read_state(cdir, write_migration=True):
@@ -149,7 +142,7 @@ def unusable_file_error(exc) -> StepError:
 
 def engine_step(cdir, now):
     """One engine step: (state after it, the envelope applied or None in a terminal state)."""
-    campaign, campaign_issues = load_campaign(cdir)
+    campaign, campaign_issues = cdir.campaign()
     fresh = not cdir.has_state()
     if fresh:
         if campaign is None:
@@ -206,6 +199,8 @@ def run_mechanical(cdir, state, now):
     done = [r for r in state["pending"] if r["kind"] == "directive" and r["name"] in machine.MECHANICAL_DIRECTIVES]
     if not done:
         return state
+    from . import mechanical  # the reports, imported by the step that writes one
+
     view = cdir.view(state)
     for record in done:
         directive = cdir.load_valid("directive", cdir.path(record["spec_path"]))
@@ -275,28 +270,3 @@ def _engine_write(cdir, state, now, entry, **changes):
     cdir.write_state(new_state)
     cdir.append_journal({"seq": new_state["step_seq"], "applied_to": state_digest(state), "at": now, **entry})
     return new_state
-
-
-def status(project_root, now=None) -> dict:
-    """The status view as of `now` (default: the clock), read without the writer lock (state writes
-    are atomic)."""
-    cdir = CampaignDir(project_root)
-    state = read_state(cdir, write_migration=False)
-    return status_view(cdir.view(state), cdir.journal_tail(5), _status_action(cdir, state), now or now_utc())
-
-
-def best(project_root) -> dict:
-    """The best-result view (`metaopt.py best`), read without the writer lock."""
-    cdir = CampaignDir(project_root)
-    state = read_state(cdir, write_migration=False)
-    campaign, _ = load_campaign(cdir)
-    return cdir.redactor.document(best_document(cdir.root, state, campaign))
-
-
-def _status_action(cdir, state):
-    move = actions.next_move(cdir, state, None)
-    if move["kind"] == "stop":
-        return actions.stop_action(cdir, state)
-    if move["kind"] == "dispatch_workers":
-        return actions.dispatch_action(move["records"])
-    return actions.step_action(state)

@@ -30,7 +30,7 @@ def main(agent, argv=None, out=None) -> int:
     try:
         state = driver.read_state(cdir, write_migration=False)
         _check_position(state, agent, opts.phase)
-        campaign, campaign_issues = driver.load_campaign(cdir)
+        campaign, campaign_issues = cdir.campaign()
         inputs = driver.gather_inputs(cdir, state, campaign_issues, driver.now_utc())
         envelope = cdir.redactor.document(HANDOFFS[agent](state, campaign, inputs))
     except (ContractError, OSError) as exc:  # an input file the envelope needs is unusable (a trial table...)

@@ -14,8 +14,6 @@ from dataclasses import dataclass, field
 from ..contract.clock import parse_time
 from . import actions, driver
 from .clock import FrozenClock, SystemClock
-from .executor_runs import SubprocessExecutor, journal_entry
-from .mechanical import refresh_trials_csv
 from .resume import resume_stopped
 
 # Fits the shortest common host tool-call limit (Claude Code's and Copilot's 120 s default) with room
@@ -31,7 +29,7 @@ class StepOptions:
     max_wait: float = DEFAULT_MAX_WAIT_SECONDS
     run_executor: bool = True            # False: --no-executor, the host runs executor commands
     clock: object = field(default_factory=SystemClock)
-    executor: object = field(default_factory=SubprocessExecutor)
+    executor: object = None                # None: the executor script as a child (executor_runs.py)
     # False for `metaopt.py run`: its dispatchers write a result (a failed one when a worker gave none),
     # so a run interrupted mid-dispatch hands the same tasks out again instead of counting them failed.
     mark_dispatched: bool = True
@@ -87,11 +85,15 @@ def _chain(cdir, options, summary):
             if move["record"]["id"] in ran:  # a cleanup teardown that failed: the next step tries again
                 return actions.step_output(state, summary, actions.stop_action(cdir, state))
             ran.add(move["record"]["id"])
-            run = options.executor.run(cdir, move["record"], left, clock)
+            from .executor_runs import SubprocessExecutor, journal_entry  # only a step that runs the executor
+
+            run = (options.executor or SubprocessExecutor()).run(cdir, move["record"], left, clock)
             entry = journal_entry(cdir, state, move["record"], run, clock.now())
             cdir.append_journal(entry)
             summary = entry["summary"]
             if move["record"]["name"] == "poll_sweep":
+                from .mechanical import refresh_trials_csv
+
                 refresh_trials_csv(cdir, cdir.view(state))
             if not run.finished:
                 return _step_again(state, summary)

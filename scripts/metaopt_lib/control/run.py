@@ -21,14 +21,13 @@ from ..contract.campaign import apply_defaults
 from ..contract.issues import ContractError
 from ..contract.loaders import load_document
 from ..contract.paths import CAMPAIGN_FILE, FINAL_REPORT_PATH, SKILL_ROOT
-from ..dispatch import dispatcher as dispatcher_named
+from ..dispatch import DEFAULT_MAX_PARALLEL, dispatcher as dispatcher_named
 from ..dispatch.cli import LIVE, CliMissing
 from ..dispatch.jobs import jobs_for
 from . import driver, loop
 from .executor_runs import open_log
 from .run_progress import Progress
 
-DEFAULT_MAX_PARALLEL = 4
 DEFAULT_WORKER_TIMEOUT_SECONDS = 1800
 # Short steps keep the terminal's progress fresh; each step is cheap next to a trial.
 RUN_STEP_SECONDS = 30.0

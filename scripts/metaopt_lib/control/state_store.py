@@ -3,8 +3,8 @@
 The trusted fast path: the state is validated when the driver writes it, and every journal line
 records the digest of the state as this process last wrote or validated it; a state.json whose bytes
 have the digest of the journal's last line is read without validating it again (anything else, a
-hand edit included, is validated in full). The campaign file is validated once per content: its
-validated form is kept in .ml-metaopt/campaign-cache.json, keyed by the file's digest.
+hand edit included, is validated in full). The campaign file is validated once per content
+(campaign_file.py).
 
 Layout under <project>/.ml-metaopt/: state.json, journal.jsonl, lock, tasks/ directives/ results/
 (iteration-scoped), archive/ (consumed records' files), handoffs/ (every envelope, never overwritten).
@@ -25,18 +25,18 @@ from pathlib import Path
 from ..contract import validation
 from ..contract.atomic_io import write_json_atomic, write_text_atomic
 from ..contract.bounds import max_bytes
-from ..contract.campaign import apply_defaults, canonical_json
+from ..contract.campaign import canonical_json
 from ..contract.campaign_secrets import project_redactor, redactor_for
 from ..contract.history import ListHistory
 from ..contract.issues import ContractError, Issue
 from ..contract.locks import FileLock
-from ..contract.paths import CAMPAIGN_FILE, METAOPT_DIR_NAME
+from ..contract.paths import METAOPT_DIR_NAME
 from ..contract.regular_files import (FileRefused, append_regular, check_regular_or_missing, read_regular,
                                       read_tail, resolved_inside)
 from . import history_files
+from .campaign_file import CampaignFile
 
 JOURNAL_TAIL_BYTES = 64 * 1024
-CAMPAIGN_CACHE = "campaign-cache.json"
 
 
 class CampaignDir:
@@ -47,7 +47,7 @@ class CampaignDir:
         self.journal_path = self.dir / "journal.jsonl"
         self._lock = FileLock(self.dir / "lock")
         self._state_sha = None  # digest of state.json as this process last wrote or validated it
-        self._campaign = None  # (digest of the file, its validated campaign and issues)
+        self._campaign = CampaignFile(self)
 
     # -- lock -------------------------------------------------------------------------------------
     def lock(self):
@@ -148,6 +148,7 @@ class CampaignDir:
         text = json.dumps(state, indent=2, sort_keys=True, allow_nan=False) + "\n"
         write_text_atomic(self.state_path, text)
         self._state_sha = _sha256(text)
+        self._campaign.save()
 
     @functools.cached_property
     def redactor(self):
@@ -155,45 +156,9 @@ class CampaignDir:
         campaign, issues = self.campaign()
         return project_redactor(self.root, os.environ) if campaign is None else redactor_for(campaign, os.environ)
 
-    # -- campaign ---------------------------------------------------------------------------------
     def campaign(self):
-        """(the campaign with its defaults, or None; its issues), read afresh on every call (an edit takes
-        effect at once) but validated once per content of the file: a file whose digest this process or
-        the cache saw is not parsed or validated again."""
-        path = self.root / CAMPAIGN_FILE
-        try:
-            data = read_regular(path, CAMPAIGN_FILE, max_bytes("campaign"), within=self.root)
-        except FileRefused as exc:
-            return None, (exc.issue,)
-        digest = "sha256:" + hashlib.sha256(data).hexdigest()
-        if self._campaign is None or self._campaign[0] != digest:
-            self._campaign = (digest, self._validated_campaign(data, digest))
-        return self._campaign[1]
-
-    def _validated_campaign(self, data, digest):
-        cached = self._campaign_cache(digest)
-        if cached is not None:
-            return cached, ()
-        document, issues = validation.parse_and_validate("campaign", data, CAMPAIGN_FILE)
-        if issues or document is None:
-            return None, tuple(issues)
-        campaign = apply_defaults(document)
-        if digest and self._lock.held:  # only the writer keeps the cache; readers change nothing
-            entry = {"campaign_sha256": digest, "campaign": campaign}
-            write_json_atomic(self.dir / CAMPAIGN_CACHE, dict(entry, digest=_sha256(canonical_json(entry))))
-        return campaign, ()
-
-    def _campaign_cache(self, digest):
-        """The cached campaign of a file with this digest, or None (no cache, another file, a damaged one)."""
-        try:
-            entry = json.loads(read_regular(self.dir / CAMPAIGN_CACHE, CAMPAIGN_CACHE, max_bytes("campaign") * 4,
-                                            within=self.root))
-        except (FileRefused, ValueError, RecursionError):
-            return None
-        if not isinstance(entry, dict) or entry.get("campaign_sha256") != digest:
-            return None
-        body = {"campaign_sha256": digest, "campaign": entry.get("campaign")}
-        return entry["campaign"] if entry.get("digest") == _sha256(canonical_json(body)) else None
+        """(the campaign with its defaults, or None; its issues): see campaign_file.py."""
+        return self._campaign.read(self._lock.held)
 
     # -- journal ----------------------------------------------------------------------------------
     def append_journal(self, entry) -> None:
