@@ -49,7 +49,6 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from dataclasses import replace
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -144,8 +143,8 @@ def run_options(opts, clock=None, executor=None, progress=None):
     step = options_from(opts, clock, executor)
     changes = {} if progress is None else {"progress": progress}
     return run_lib.RunOptions(workers=opts.workers, max_parallel=opts.max_parallel, worker_timeout=opts.worker_timeout,
-                              resume=opts.resume, step=replace(step, max_wait=min(opts.max_wait,
-                                                                                  run_lib.RUN_STEP_SECONDS)),
+                              resume=opts.resume, step=step._replace(max_wait=min(opts.max_wait,
+                                                                                   run_lib.RUN_STEP_SECONDS)),
                               **changes)
 
 

@@ -203,3 +203,23 @@ class ProbeSchemas(Agreement):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class DateTimeFormat(unittest.TestCase):
+    """The fast validator's own RFC 3339 check gives rfc3339-validator's verdict (jsonschema's, with the
+    package the skill requires) on every string: the formats the state writes, and their edges."""
+
+    def test_the_check_agrees_with_rfc3339_validator(self):
+        from rfc3339_validator import validate_rfc3339
+        from metaopt_lib.contract.schema_values import is_date_time
+        dates = ["2026-11-22", "2024-02-29", "2023-02-29", "1900-02-29", "2000-02-29", "0000-01-01", "0001-01-01",
+                 "2026-13-01", "2026-00-10", "2026-04-31", "2026-04-30", "2026-12-32", "9999-12-31", "2026-1-01"]
+        times = ["T00:00:00Z", "T23:59:59Z", "T24:00:00Z", "T12:60:00Z", "T12:00:60Z", "t12:00:00z",
+                 "T12:00:00.123456Z", "T12:00:00.Z", "T12:00:00+05:30", "T12:00:00-23:59", "T12:00:00+24:00",
+                 "T12:00:00+05:60", "T12:00:00", " T12:00:00Z", "T12:00:00Z\n", "T12:00:00Z\n\n", "T12:00:00Z ",
+                 "T١٢:00:00Z", "T12:00:00+0530"]
+        cases = [d + t for d in dates for t in times] + ["", "Z", "2026-11-22T12:00:00Z" * 2, "\n"]
+        for text in cases:
+            with self.subTest(text=text):
+                self.assertEqual(is_date_time(text), bool(validate_rfc3339(text.upper())))
+        self.assertTrue(is_date_time(12), "a non-string is not the format's to judge")

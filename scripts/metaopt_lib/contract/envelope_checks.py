@@ -1,8 +1,6 @@
 """Semantic rules for handoff envelopes, checked against the machine table and, when given, the state."""
 from __future__ import annotations
 
-from dataclasses import replace
-
 from . import machine
 from .check_util import iteration_path_issue
 from .document_checks import check_directive, check_worker_task
@@ -56,7 +54,7 @@ def _check_nested_documents(doc, label):
 
 
 def _rebased(issues, prefix):
-    return [replace(issue, parts=prefix + issue.parts) for issue in issues]
+    return [issue._replace(parts=prefix + issue.parts) for issue in issues]
 
 
 def _check_patch_owners(doc, agent, label):

@@ -8,7 +8,6 @@ import math
 import numbers
 import re
 from collections.abc import Mapping, Sequence
-from functools import lru_cache
 
 STRING_KEYWORDS = frozenset({"minLength", "maxLength", "pattern", "format"})
 NUMBER_KEYWORDS = frozenset({"minimum", "maximum", "exclusiveMinimum"})
@@ -87,21 +86,27 @@ def all_unique(items) -> bool:
         return True
 
 
-@lru_cache(maxsize=None)
-def _rfc3339():
-    """jsonschema's FormatChecker checks date-time only when rfc3339-validator imports."""
-    try:
-        from rfc3339_validator import validate_rfc3339
-    except ImportError:
-        return None
-    return validate_rfc3339
+# RFC 3339 date-time as jsonschema's FormatChecker judges it (with rfc3339-validator, a requirement of
+# the skill): the upper-cased string must be YYYY-MM-DDTHH:MM:SS[.frac](Z|+HH:MM|-HH:MM), with ASCII
+# digits, a month 01-12, hours 00-23, minutes and seconds 00-59 (no leap second), a year other than
+# 0000 and a day that exists in that month; like its `$`, one final newline is allowed. Written here,
+# not imported, so a step that checks its own state does not load that package and `six`. Were the
+# package missing, jsonschema would not check the format at all: this check is then the stricter
+# one, and a "no" only sends the document on to jsonschema, which settles it.
+_DATE_TIME = re.compile(r"(\d{4})-(0[1-9]|1[0-2])-(\d{2})T(?:[01]\d|2[0-3]):[0-5]\d:[0-5]\d(?:\.\d+)?"
+                        r"(?:Z|[+-](?:[01]\d|2[0-3]):[0-5]\d)\n?", re.ASCII)
+_DAYS = (31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
 
 
 def is_date_time(value) -> bool:
     if not isinstance(value, str):
         return True
-    validate = _rfc3339()
-    return validate is None or bool(validate(value.upper()))
+    match = _DATE_TIME.fullmatch(value.upper())
+    if match is None:
+        return False
+    year, month, day = (int(part) for part in match.groups())
+    leap = month == 2 and year % 4 == 0 and (year % 100 != 0 or year % 400 == 0)
+    return year != 0 and 1 <= day <= _DAYS[month - 1] + leap
 
 
 FORMATS = {"date-time": is_date_time}

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 from collections import namedtuple
-from dataclasses import dataclass
 from pathlib import Path
 
 from . import document_checks, envelope_checks, schemas, state_checks, sweep_checks
@@ -49,14 +48,11 @@ KINDS = {k.name: k for k in [
 ]}
 
 
-@dataclass(frozen=True)
-class Context:
-    """What cross-document rules need: the campaign objective, the task answered, the current state."""
+class Context(namedtuple("Context", "objective task_id proposal_ids state", defaults=(None, None, None, None))):
+    """What cross-document rules need: the campaign objective, the task answered (its id and proposal
+    ids), the current state."""
 
-    objective: dict | None = None
-    task_id: str | None = None
-    proposal_ids: frozenset | None = None
-    state: dict | None = None
+    __slots__ = ()
 
 
 def context_from_campaign(campaign: dict) -> Context:

@@ -9,21 +9,18 @@ the caller writes before the state that commits them.
 from __future__ import annotations
 
 import copy
-from dataclasses import dataclass, field
+from collections import namedtuple
 
 from ..contract import history, machine, validation
 from ..contract.issues import ContractError, Issue
 from ..contract.paths import directive_path
 
 
-@dataclass
-class Applied:
-    """A state after an envelope, and the bytes each history file gets (appended at the committed end
-    the state before recorded)."""
+class Applied(namedtuple("Applied", "state appends records")):
+    """A state after an envelope; appends: history kind -> the bytes its file gets (after the committed
+    end the state before recorded); records: history kind -> the records those bytes hold."""
 
-    state: dict
-    appends: dict = field(default_factory=dict)  # history kind -> bytes
-    records: dict = field(default_factory=dict)  # history kind -> the records those bytes hold
+    __slots__ = ()
 
 
 def initial_state(campaign, identity_hash, runtime_hash, now) -> dict:

@@ -9,7 +9,7 @@ host's tool timeout) has lost nothing: the next step carries on from the state o
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections import namedtuple
 
 from ..contract.clock import parse_time
 from . import actions, driver
@@ -24,17 +24,16 @@ MAX_WAIT_LIMIT_SECONDS = 3600
 MAX_ENGINE_STEPS = 1000
 
 
-@dataclass(frozen=True)
-class StepOptions:
-    max_wait: float = DEFAULT_MAX_WAIT_SECONDS
-    run_executor: bool = True            # False: --no-executor, the host runs executor commands
-    clock: object = field(default_factory=SystemClock)
-    executor: object = None                # None: the executor script as a child (executor_runs.py)
-    # False for `metaopt.py run`: its dispatchers write a result (a failed one when a worker gave none),
-    # so a run interrupted mid-dispatch hands the same tasks out again instead of counting them failed.
-    mark_dispatched: bool = True
-    # Called with (state, summary) after every engine step: `metaopt.py run` reports state changes.
-    observer: object = None
+class StepOptions(namedtuple("StepOptions", "max_wait run_executor clock executor mark_dispatched observer",
+                             defaults=(DEFAULT_MAX_WAIT_SECONDS, True, SystemClock(), None, True, None))):
+    """max_wait: the step's wait bound; run_executor: False with --no-executor (the host runs the
+    executor commands); clock; executor: None runs the executor script as a child (executor_runs.py);
+    mark_dispatched: False for `metaopt.py run`, whose dispatchers write a result (a failed one when a
+    worker gave none), so a run interrupted mid-dispatch hands the same tasks out again instead of
+    counting them failed; observer: called with (state, summary) after every engine step (`run`
+    reports state changes)."""
+
+    __slots__ = ()
 
     @classmethod
     def frozen_at(cls, moment, **changes):

@@ -14,7 +14,7 @@ import subprocess
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 from ..contract.bounds import max_bytes
 from ..contract.campaign import apply_defaults
@@ -59,7 +59,7 @@ def run(project_root, options: RunOptions) -> dict:
     started = time.monotonic()
     worker = _dispatcher(options.workers)
     timeout = _worker_timeout(project_root, options)
-    step_options = replace(options.step, mark_dispatched=False, observer=options.progress.engine_step)
+    step_options = options.step._replace(mark_dispatched=False, observer=options.progress.engine_step)
     tally, output, interrupted, preflight_made = Tally(), None, False, False
     previous = signal.signal(signal.SIGTERM, _interrupt)
     try:
