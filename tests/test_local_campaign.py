@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import sys
 import tempfile
 import unittest
 from pathlib import Path
@@ -14,7 +13,7 @@ from pathlib import Path
 import yaml
 
 import sim_host
-from local_sweep_support import TRAINING, optuna_and_wandb
+from local_sweep_support import PLAIN_CAMPAIGN, TRAINING, optuna_and_wandb, shared_real_campaign
 from metaopt_lib.contract import validation
 from metaopt_lib.control.clock import SystemClock
 from metaopt_lib.executor.local.processes import marked_pids
@@ -23,23 +22,14 @@ from metaopt_lib.executor.local.processes import marked_pids
 @unittest.skipUnless(optuna_and_wandb(), "needs optuna and wandb")
 class LocalCampaignWithTheRealExecutor(unittest.TestCase):
     def test_two_iterations_of_real_sweeps_complete_and_leave_nothing_running(self):
-        tmp = tempfile.TemporaryDirectory()
-        self.addCleanup(tmp.cleanup)
-        root = Path(tmp.name).resolve()
-        shutil.copytree(TRAINING, root / "repo")
-        results = root / "program-results"
-        results.mkdir()
-        sim_host.write_project(root, emitted_at=SystemClock().now(), **{
-            "project.repo": "repo", "project.program": "train_lr.py",
-            "project.smoke_test_command": f"env -u METAOPT_TEST_RESULTS {sys.executable} train_lr.py",
-            "compute.run_cap": 4, "compute.num_sweep_agents": 2,
-            "stop_conditions.max_iterations": 2})
-        host = sim_host.Host(root, real_executor_env=dict(os.environ, METAOPT_TEST_RESULTS=str(results)))
-        last = host.run(max_steps=400)
-        state = json.loads((root / ".ml-metaopt" / "state.json").read_text())
+        # The campaign tests/test_report.py reads too (run once per test process).
+        program, settings = PLAIN_CAMPAIGN
+        campaign = shared_real_campaign(program, **settings)
+        root, last, state = campaign.root, campaign.last, campaign.state
+        results = root.parent / "program-results"
 
         self.assertEqual(last["machine_state"], "COMPLETE")
-        kinds = [json.loads(text)["action"]["kind"] for _, text in host.outputs]
+        kinds = [json.loads(text)["action"]["kind"] for _, text in campaign.outputs]
         self.assertEqual(set(kinds) - {"step"}, {"dispatch_workers", "stop"}, "the host only dispatched workers")
         journal = [json.loads(line) for line in (root / ".ml-metaopt" / "journal.jsonl").read_text().splitlines()]
         ran = [e["type"] for e in journal if e.get("event") == "executor"]
