@@ -27,7 +27,14 @@ from metaopt_lib.contract.atomic_io import write_json_atomic, write_text_atomic
 from metaopt_lib.contract.clock import parse_time
 from metaopt_lib.control import driver
 from metaopt_lib.control.clock import SystemClock
+from metaopt_lib.control import executor_runs
 from metaopt_lib.control.executor_runs import SubprocessExecutor
+
+# The step looks at its executor child every CHILD_CHECK_SECONDS (0.1 s); the stand-in answers in a few
+# hundredths of a second, so a simulated campaign spent 40% of its time asleep in that loop. A simulated
+# host looks every 10 ms: the same loop, only more often (no outcome depends on how often).
+assert hasattr(executor_runs, "CHILD_CHECK_SECONDS"), "the executor-run poll interval moved: update this"
+executor_runs.CHILD_CHECK_SECONDS = 0.01
 
 START = "2026-11-22T08:00:00Z"
 SIM_EXECUTOR = Path(__file__).resolve().with_name("sim_executor.py")
