@@ -9,11 +9,15 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
+import time
+import traceback
 import unittest
 from collections import Counter
 from pathlib import Path
 
 import support  # noqa: F401
+import crash_runner
 from sim_host import Host, Scenario, write_project
 
 RUNNER = Path(__file__).with_name("crash_runner.py")
@@ -36,6 +40,44 @@ def executor_processes(root) -> list:
         if any(b"sim_executor.py" in a for a in argv) and str(root).encode() in b" ".join(argv):
             found.append(int(entry))
     return found
+
+
+def live_once(root, mode, limit, signame) -> tuple:
+    """One life of the host: crash_runner.main in a child forked from this process, which has imported
+    everything already (each life of a fresh `python3 tests/crash_runner.py` paid the interpreter and the
+    imports again); the child dies at its kill point exactly as that process did. Returns (exit code, or
+    minus the signal that ended it; what it wrote on stderr)."""
+    if threading.active_count() > 1:  # forking a process with threads is unsafe: a process of its own
+        run = subprocess.run([sys.executable, str(RUNNER), str(root), mode, str(limit), signame],
+                             capture_output=True, text=True, timeout=300)
+        return run.returncode, run.stderr
+    with tempfile.TemporaryFile() as err:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        pid = os.fork()
+        if pid == 0:  # the child: never returns into the test runner
+            code = 70
+            try:
+                os.dup2(err.fileno(), 2)
+                os.dup2(os.open(os.devnull, os.O_WRONLY), 1)
+                code = crash_runner.main(str(root), mode, limit, signame)
+            except BaseException:  # noqa: BLE001 - reported on its stderr like any crash
+                traceback.print_exc()
+            finally:
+                sys.stderr.flush()
+                os._exit(code)
+        deadline = time.monotonic() + 300
+        while True:
+            done, status = os.waitpid(pid, os.WNOHANG)
+            if done:
+                break
+            if time.monotonic() > deadline:
+                os.kill(pid, signal.SIGKILL)
+                os.waitpid(pid, 0)
+                raise AssertionError(f"a life of the host ({mode} {limit}) did not end within 300 s")
+            time.sleep(0.01)
+        err.seek(0)
+        return os.waitstatus_to_exitcode(status), err.read().decode("utf-8", "replace")
 
 
 def outcome(root):
@@ -81,12 +123,11 @@ class CrashRecovery(unittest.TestCase):
         crashes = Counter()
         for life in range(400):
             signame = signames[life % len(signames)]
-            run = subprocess.run([sys.executable, str(RUNNER), str(root), mode, str(first + growth * life), signame],
-                                 capture_output=True, text=True, timeout=300)
-            if run.returncode == 0:
+            code, stderr = live_once(root, mode, first + growth * life, signame)
+            if code == 0:
                 break
-            self.assertEqual(run.returncode, -getattr(signal, f"SIG{signame}"), run.stderr[-2000:])
-            self.assertNotIn("Traceback", run.stderr)
+            self.assertEqual(code, -getattr(signal, f"SIG{signame}"), stderr[-2000:])
+            self.assertNotIn("Traceback", stderr)
             crashes[signame] += 1
         else:
             self.fail("the campaign never finished")
