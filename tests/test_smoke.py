@@ -139,6 +139,14 @@ class VerdictTest(SmokeTestCase):
 
 
 class TimeLimitTest(SmokeTestCase):
+    def setUp(self):
+        super().setUp()
+        # The child that ignores SIGTERM is killed after the grace either way; half a second of it is
+        # enough to see SIGTERM, the wait and SIGKILL in turn (the default 2 s only made each test wait).
+        patcher = mock.patch.object(smoke, "GRACE_SECONDS", 0.5)
+        patcher.start()
+        self.addCleanup(patcher.stop)
+
     def test_still_running_at_the_limit_passes_and_the_whole_session_is_killed(self):
         started = time.monotonic()
         outcome = self.smoke(self.script("train.py", FORKING_SCRIPT) + " hang", limit=2)
