@@ -67,7 +67,7 @@ class LocalCampaignWithTheRealExecutor(unittest.TestCase):
         self.addCleanup(tmp.cleanup)
         root = Path(tmp.name).resolve()
         shutil.copytree(TRAINING, root / "repo")
-        settings = {"project.repo": "repo", "project.program": "train_no_defaults.py", "compute.run_cap": 3,
+        settings = {"project.repo": "repo", "project.program": "train_no_defaults.py", "compute.run_cap": 2,
                     "stop_conditions.max_iterations": 1}
         sim_host.write_project(root, preflight=False, **settings)
         document = sim_host.campaign_document(**settings)
@@ -80,7 +80,7 @@ class LocalCampaignWithTheRealExecutor(unittest.TestCase):
         state = json.loads((root / ".ml-metaopt" / "state.json").read_text())
         self.assertEqual(last["machine_state"], "COMPLETE", last)
         [record] = state["completed_iterations"]
-        self.assertEqual(record["trials"]["finished"], 3)
+        self.assertEqual(record["trials"]["finished"], 2)
         self.assertIsNotNone(record["best_run"])
         smoke = sorted((root / ".ml-metaopt" / "archive" / "results").rglob("smoke-*.json"))
         details = json.loads(smoke[-1].read_text())["details"]
