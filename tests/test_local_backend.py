@@ -106,8 +106,8 @@ class LocalSweepEndToEnd(unittest.TestCase):
     def test_poll_stops_everything_when_the_campaign_budget_is_reached(self):
         p = self.project
         slow = {"epochs": {"value": 1000}, "epoch_seconds": {"value": 0.2}, "x": {"min": 0.0, "max": 1.0}}
-        p.run(p.launch_directive(slow, method="random", run_cap=4, agents=2, hourly=1000, budget=(100, 0)))
-        wait_until(lambda: len(p.program_records()) == 2, what="two trials logging")
+        p.run(p.launch_directive(slow, method="random", run_cap=4, agents=1, hourly=1000, budget=(100, 0)))
+        wait_until(lambda: len(p.program_records()) == 1, what="a trial logging")
         # The campaign cap shrank to 0.1 $ (the user edited it); the poll must stop the sweep.
         result = p.run(p.poll_directive(budget=(0.1, 0)))
         details = result["details"]
@@ -200,16 +200,8 @@ class LocalSweepEndToEnd(unittest.TestCase):
         self.assertEqual((poll["sweep_status"], poll["stop_reason"]), ("finished", "run_cap"))
         self.assertEqual(poll["trials"]["finished"], 1)
 
-    def test_a_poll_never_waits_beyond_its_directive_or_the_callers_limit(self):
-        p = self.project
-        slow = {"epochs": {"value": 1000}, "epoch_seconds": {"value": 0.2}, "x": {"min": 0.0, "max": 1.0}}
-        p.run(p.launch_directive(slow, method="random", run_cap=2, agents=1))
-        self.assertEqual(p.run(p.poll_directive())["details"]["sweep_status"], "running")
-        limited = p.run(p.poll_directive(max_wait=600), wait_limit=0.5)["details"]
-        self.assertEqual(limited["sweep_status"], "running")
-        self.assertTrue(runner_alive(p.files))
-
-    def test_launch_twice_reconnects_to_the_one_runner(self):
+    def test_launch_twice_reconnects_to_the_one_runner_and_a_poll_never_waits_beyond_its_limits(self):
+        # One sweep for both (each had its own): the launch run again, then polls of the sweep it kept.
         p = self.project
         slow = {"epochs": {"value": 1000}, "epoch_seconds": {"value": 0.2}, "x": {"min": 0.0, "max": 1.0}}
         directive = p.launch_directive(slow, method="random", run_cap=2, agents=1)
@@ -222,22 +214,27 @@ class LocalSweepEndToEnd(unittest.TestCase):
         self.assertEqual(again["details"]["sweep_id"], first["details"]["sweep_id"])
         self.assertEqual(p.status()["runner_pid"], runner)
         self.assertEqual(p.status()["generation"], 1)
+        # A poll never waits beyond its directive (0 here) or the caller's limit (0.5 s of its 600).
+        self.assertEqual(p.run(p.poll_directive())["details"]["sweep_status"], "running")
+        limited = p.run(p.poll_directive(max_wait=600), wait_limit=0.5)["details"]
+        self.assertEqual(limited["sweep_status"], "running")
+        self.assertTrue(runner_alive(p.files))
 
     def test_teardown_leaves_no_process_behind(self):
-        self.assert_teardown_leaves_no_process_behind()
+        self.assert_teardown_leaves_no_process_behind(agents=2)
 
     def test_teardown_without_psutil_finds_the_processes_through_proc(self):
         if not os.path.isfile("/proc/self/stat"):
             self.skipTest("Linux /proc is not available here")
         with mock.patch.object(process_group, "psutil_module", lambda: None):
             self.assertEqual(process_group.process_listing(), "/proc")
-            self.assert_teardown_leaves_no_process_behind()
+            self.assert_teardown_leaves_no_process_behind(agents=1)
 
-    def assert_teardown_leaves_no_process_behind(self):
+    def assert_teardown_leaves_no_process_behind(self, agents):
         p = self.project
         slow = {"epochs": {"value": 1000}, "epoch_seconds": {"value": 0.2}, "x": {"min": 0.0, "max": 1.0}}
-        p.run(p.launch_directive(slow, method="random", run_cap=4, agents=2))
-        wait_until(lambda: len(p.program_records()) == 2, what="two trials logging")
+        p.run(p.launch_directive(slow, method="random", run_cap=4, agents=agents))
+        wait_until(lambda: len(p.program_records()) == agents, what=f"{agents} trial(s) logging")
         pids = [r["pid"] for r in p.program_records()] + [p.status()["runner_pid"]]
         result = p.run(p.teardown_directive())
         self.assertEqual(result["status"], "ok")
