@@ -176,6 +176,6 @@ def _real_campaign(tmp_dir, program, overrides):
 
 
 # The plain two-iteration campaign of real sweeps that tests/test_local_campaign.py and tests/test_report.py
-# both check: four trials per sweep on two agents.
-PLAIN_CAMPAIGN = ("train_lr.py", {"compute.run_cap": 4, "compute.num_sweep_agents": 2,
+# both check: three trials per sweep on two agents.
+PLAIN_CAMPAIGN = ("train_lr.py", {"compute.run_cap": 3, "compute.num_sweep_agents": 2,
                                   "stop_conditions.max_iterations": 2})

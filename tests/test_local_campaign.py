@@ -36,12 +36,12 @@ class LocalCampaignWithTheRealExecutor(unittest.TestCase):
         self.assertEqual({t: ran.count(t) >= 2 for t in ("run_smoke_test", "launch_sweep", "poll_sweep")},
                          {"run_smoke_test": True, "launch_sweep": True, "poll_sweep": True}, ran)
         runs = [json.loads(p.read_text()) for p in results.glob("*.json")]
-        self.assertEqual(len(runs), 8, "two sweeps of run_cap 4 ran real training processes")
+        self.assertEqual(len(runs), 6, "two sweeps of run_cap 3 ran real training processes")
         # Each iteration's best run is the best of the runs its sweep's programs reported themselves.
         self.assertEqual(len(state["completed_iterations"]), 2)
         for record in state["completed_iterations"]:
             own = [r for r in runs if r["run_id"].startswith(f"local-{record['sweep_identity']}-")]
-            self.assertEqual(len(own), 4)
+            self.assertEqual(len(own), 3)
             best = min(own, key=lambda r: r["val_loss"])
             self.assertEqual((record["best_run"]["run_id"], record["best_run"]["metric_value"]),
                              (best["run_id"], best["val_loss"]))

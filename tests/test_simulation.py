@@ -126,7 +126,7 @@ class Simulation(unittest.TestCase):
         self.assertEqual(held.total_seconds(), 60)
 
     def test_a_step_returns_at_its_wait_bound_with_the_sweeps_progress(self):
-        write_project(self.root, Scenario(polls_to_finish=12), **{"stop_conditions.max_iterations": 2})
+        write_project(self.root, Scenario(polls_to_finish=12), **{"stop_conditions.max_iterations": 1})
         host = Host(self.root, max_wait=30)
         final = host.run()
         self.assertEqual(final["action"]["terminal_state"], "COMPLETE")
