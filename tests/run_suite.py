@@ -86,12 +86,15 @@ def run_module(name) -> dict:
 
 def worker() -> int:
     """Read module names on stdin, one a line; answer each with one JSON line on the original stdout.
-    What the tests print on stdout goes to stderr, so it never mixes with the answers."""
+    The tests see neither pipe (os.dup gives descriptors their children do not inherit): their stdin is
+    /dev/null, and what they print on stdout goes to stderr, so nothing mixes with the protocol."""
+    commands = os.fdopen(os.dup(0), "r")
     answers = os.fdopen(os.dup(1), "w", buffering=1)
+    os.dup2(os.open(os.devnull, os.O_RDONLY), 0)
     os.dup2(2, 1)
-    sys.stdout = sys.stderr
+    sys.stdin, sys.stdout = open(os.devnull), sys.stderr
     sys.path.insert(0, str(TESTS))
-    for line in sys.stdin:
+    for line in commands:
         name = line.strip()
         if name:
             answers.write(json.dumps(run_module(name)) + "\n")
@@ -114,8 +117,11 @@ class Worker:
     def _next(self):
         self.module, self.unit = self.unit[0], self.unit[1:]
         self.started = time.monotonic()
-        self.process.stdin.write(self.module + "\n")
-        self.process.stdin.flush()
+        try:
+            self.process.stdin.write(self.module + "\n")
+            self.process.stdin.flush()
+        except OSError:  # the worker died: its stdout ends, and the module is reported as an error there
+            pass
 
     def done(self) -> bool:
         """The current module answered: start the unit's next one; True when the whole unit is done."""
