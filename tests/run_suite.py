@@ -4,14 +4,14 @@ tests -p 'test_*.py'` finds), run by a few worker processes at once, each worker
 whole modules; then one summary as unittest prints it.
 
 Usage: python3 tests/run_suite.py [--jobs N] [MODULE ...]
-  --jobs N   worker processes (default: the CPUs this process may use, at least 2, at most 4);
+  --jobs N   worker processes (default: one more than the CPUs this process may use, 2 to 6);
              --jobs 1 runs every module in one process, as discover does
   MODULE     only these modules (test_smoke or tests/test_smoke.py); default all
 
-Why: most of the suite's time is real processes (trials, runners, the executor) that wait on each other,
-on sleeps and on I/O; two or three modules at once keep both cores busy. A worker takes the next module
-when it is done with one (the known long ones first), so nothing is assigned by guesswork; the modules
-that share a per-process world (tests/bad_input.py's simulated campaign, the real campaign of
+Why: the suite is mostly CPU work in several processes at once (real trials, runners, the executor, the
+simulated campaigns), with some waiting on processes, sleeps and I/O in between; one module per CPU and
+one more keep every core busy. A worker takes the next module when it is done with one (the known long
+ones first), so nothing is assigned by guesswork; the modules that share a per-process world (tests/bad_input.py's simulated campaign, the real campaign of
 local_sweep_support.shared_real_campaign) run in the same worker, one after another, as they would under
 discover. Each module runs exactly as unittest runs it (setUpModule, setUpClass, subTests, skips).
 
@@ -234,11 +234,13 @@ def summary(results, seconds, out) -> bool:
 
 
 def default_jobs() -> int:
+    """One worker more than the CPUs (a fifth of a worker's time is spent waiting on its processes),
+    at least 2 and at most 6."""
     try:
         cpus = len(os.sched_getaffinity(0))
     except (AttributeError, OSError):
         cpus = os.cpu_count() or 2
-    return max(2, min(4, cpus))
+    return max(2, min(6, cpus + 1))
 
 
 def main(argv=None) -> int:
