@@ -52,6 +52,7 @@ class LocalSweepEndToEnd(unittest.TestCase):
         # The program saw the sampled values through wandb.config, not the script's defaults.
         self.assertEqual(len({(r["config"]["x"], r["config"]["y"]) for r in records}), 4)
         self.assertFalse(poll["resources_live"])
+        self.assertEqual(poll["idle_killed"], [], "a finished trial is never reported killed by the watchdog")
 
     def test_grid_sweep_covers_every_point_exactly_once(self):
         p = self.project
