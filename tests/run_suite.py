@@ -40,9 +40,9 @@ GROUPS = (("test_bad_input", "test_bad_campaign", "test_bad_envelopes", "test_ba
           ("test_local_campaign", "test_report"))
 # Started first, longest first, so no long module is left to run alone at the end (a hint for the order
 # only: a module missing here just starts later).
-LONG_FIRST = ("test_local_backend", "test_bad_input", "test_honesty_campaign", "test_local_campaign",
-              "test_simulation", "test_crash_recovery", "test_install", "test_honesty_crash", "test_smoke",
-              "test_run", "test_secrets", "test_run_local")
+LONG_FIRST = ("test_fuzz_inputs", "test_local_backend", "test_honesty_campaign", "test_simulation",
+              "test_local_campaign", "test_run", "test_smoke", "test_crash_recovery", "test_honesty_crash",
+              "test_secrets", "test_install", "test_run_local")
 MODULE_TIMEOUT_SECONDS = 1800.0
 
 
@@ -65,16 +65,12 @@ def units(modules) -> list:
 
 # -- the worker -------------------------------------------------------------------------------------
 
-class _Result(unittest.TextTestResult):
-    pass
-
-
 def run_module(name) -> dict:
     """One module, as unittest runs it; its counts and its failures as unittest formats them."""
     started = time.monotonic()
     suite = unittest.defaultTestLoader.loadTestsFromName(name)
     stream = io.StringIO()
-    result = unittest.TextTestRunner(stream=stream, verbosity=0, resultclass=_Result).run(suite)
+    result = unittest.TextTestRunner(stream=stream, verbosity=0).run(suite)
     problems = [("ERROR", result.getDescription(test), text) for test, text in result.errors]
     problems += [("FAIL", result.getDescription(test), text) for test, text in result.failures]
     problems += [("UNEXPECTED SUCCESS", result.getDescription(test), "") for test in result.unexpectedSuccesses]
