@@ -6,6 +6,7 @@ read it only read it."""
 import atexit
 import json
 import tempfile
+import time
 
 import yaml
 import unittest
@@ -16,7 +17,11 @@ import sim_host
 from sim_host import Host, Scenario, write_preflight, write_project
 
 from metaopt_lib.contract import machine, validation
+from metaopt_lib.contract.locks import is_locked
 from metaopt_lib.control import driver
+
+
+EXECUTOR_DIRECTIVES = ("run_smoke_test", "launch_sweep", "poll_sweep", "teardown")
 
 
 def journal(root):
@@ -372,14 +377,33 @@ class ContinueOrStartOver(unittest.TestCase):
         self.assertEqual(state_of(self.root)["created_at"] >= before["created_at"], True)
         self.assertEqual(len(state_of(self.root)["completed_iterations"]), 1)
 
+    def wait_for_executor_children(self):
+        """Until the executor children of earlier steps are done: each pending executor directive has its
+        result, and no child holds the directive's lock any more. Under max_wait 0 a step leaves its child
+        running; on a loaded machine the child may still be at work when the test steps or looks again."""
+        if not (self.root / ".ml-metaopt" / "state.json").exists():
+            return
+        pending = [r for r in state_of(self.root)["pending"] if r["name"] in EXECUTOR_DIRECTIVES]
+        deadline = time.monotonic() + 120
+        while any(not (self.root / r["result_path"]).exists() or is_locked(self.root / r["spec_path"])
+                  for r in pending):
+            self.assertLess(time.monotonic(), deadline, "an executor child did not finish")
+            time.sleep(0.02)
+
     def test_reset_is_refused_while_a_sweep_may_still_run(self):
         write_project(self.root, Scenario(polls_to_finish=50), **{"stop_conditions.max_iterations": 1})
         host = Host(self.root, max_wait=0)
         for _ in range(20):
+            self.wait_for_executor_children()
             _, document = host.step()
             if state_of(self.root)["current_sweep"] and state_of(self.root)["current_sweep"]["resources_live"]:
                 break
             host.act(document["action"])
+        else:
+            self.fail("the sweep was never launched")
+        # So that the listing changes only if the refused reset changed something, not by the launch's
+        # child writing its result after it.
+        self.wait_for_executor_children()
         files = sorted(p.relative_to(self.root) for p in (self.root / ".ml-metaopt").rglob("*"))
         code, refused = host.step("reset")
         self.assertEqual((code, refused["error"]["code"]), (1, "reset-refused"))
