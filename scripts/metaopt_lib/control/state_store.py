@@ -230,11 +230,12 @@ class CampaignDir:
         write_text_atomic(self.path(rel), self.redactor.text(text))
 
     def write_handoff(self, envelope) -> str:
-        """Keep every envelope: named by the sequence it applies at, agent and phase."""
+        """Keep every envelope: named by the sequence it applies at, agent and phase (on one line: an
+        envelope carries its tasks' contexts, and a record kept for restores need not be indented)."""
         name = (f"{envelope['computed_against_seq'] + 1:06d}-{envelope['agent']}-{envelope['phase']}"
                 ".handoff-envelope.json")
         rel = f"{METAOPT_DIR_NAME}/handoffs/{name}"
-        write_json_atomic(self.path(rel), envelope)
+        write_json_atomic(self.path(rel), envelope, compact=True)
         return rel
 
     def write_preview(self, envelope, now) -> str:
@@ -246,7 +247,7 @@ class CampaignDir:
         while os.path.lexists(self.path(rel)):
             count += 1
             rel = f"{base}-{count}.handoff-envelope.json"
-        write_json_atomic(self.path(rel), envelope)
+        write_json_atomic(self.path(rel), envelope, compact=True)
         return rel
 
     def set_aside(self, rel) -> None:
