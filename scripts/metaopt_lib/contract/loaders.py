@@ -92,8 +92,11 @@ def parse_yaml(text, label):
     """Parse one YAML document strictly. Returns (document or None, issues)."""
     import yaml  # only a YAML file is parsed with it (a step whose campaign is cached reads none)
 
+    # libyaml's parser when PyYAML has it (its wheels do): the pure-Python scanner takes time quadratic
+    # in the nesting depth (seconds on a hostile file), libyaml refuses nesting beyond 1,000 levels at once.
+    # Both compose the same nodes; the checks below read them alike.
     try:
-        loader = yaml.SafeLoader(text)
+        loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)(text)
     except yaml.YAMLError as exc:  # the reader refuses NUL and other non-printable characters up front
         return None, [_yaml_syntax(exc, label)]
     try:
@@ -103,7 +106,7 @@ def parse_yaml(text, label):
             _check_nodes(node, (), label, issues, [0])
         doc = loader.construct_document(node) if node is not None else None
     except yaml.YAMLError as exc:
-        return None, [_yaml_syntax(exc, label)]
+        return None, [_too_deep(label) if "maximum nesting depth" in str(exc) else _yaml_syntax(exc, label)]
     except RecursionError:
         return None, [_too_deep(label)]
     except _LimitExceeded as exc:
@@ -178,7 +181,7 @@ def _check_nodes(node, parts, label, issues, count):
     elif isinstance(node, yaml.SequenceNode):
         for index, item in enumerate(node.value):
             _check_nodes(item, parts + (index,), label, issues, count)
-    elif (isinstance(node, yaml.ScalarNode) and node.style is None
+    elif (isinstance(node, yaml.ScalarNode) and not node.style  # plain: None in PyYAML, "" in libyaml
           and node.tag == "tag:yaml.org,2002:str" and _EXPONENT_FLOAT.match(node.value)):
         issues.append(Issue(label, parts, "parse.yaml_exponent_float",
                             f"'{node.value}' is read by YAML 1.1 as a string, not a number",
