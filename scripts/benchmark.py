@@ -6,9 +6,12 @@ Usage:
   python3 scripts/benchmark.py local-backend [--repeat N]
   python3 scripts/benchmark.py quickstart [--repeat N]
   python3 scripts/benchmark.py wandb-conformance [--corpus FILE]
+  python3 scripts/benchmark.py fast-schema [--repeat N]
 
-control-plane: median wall time of one `metaopt.py step` process at iteration 1 and at a
-synthesized iteration 1,000 (under --now: no executor runs, no sleeping); for a five-iteration
+control-plane: median wall time and peak memory of one `metaopt.py step` process at the iteration
+close of iteration 1 and of a synthesized iteration 1,000 (under --now: no executor runs, no
+sleeping), against a bare process that reads the same state and campaign file and rewrites the
+state, all three interleaved (tests/bench_steps.py), with the ratios and targets; for a five-iteration
 campaign, the step invocations and host tool calls per iteration (steps, dispatch rounds, executor
 commands; the host never sleeps) and the bytes the host reads (SKILL.md plus every step output),
 for a host that follows SKILL.md and for one that passes --no-executor. The campaign is driven by
@@ -29,15 +32,18 @@ wandb-conformance: how many sweep configs of W&B's own verdict corpus (default
 fixtures/sweep-config/wandb-conformance.json) this skill judges as W&B does, real configs and
 synthetic probes apart, and every case where we differ (with the reason when it is intentional).
 
+fast-schema: the fast validator (contract/fast_schema.py) against jsonschema: import time of each in a
+fresh process that already has json, re and pathlib (rfc3339_validator, which both import for
+date-time, apart), compile time per kind (schema files read), and the time to validate
+fixtures/state/valid/wait-for-sweep.json grown to iteration 1,000 (medians).
+
 Prints one JSON document. Exit codes: 0 done, 1 a run failed, 2 usage.
 """
 from __future__ import annotations
 
 import argparse
-import copy
 import json
 import os
-import shutil
 import statistics
 import subprocess
 import sys
@@ -51,38 +57,8 @@ sys.path.insert(0, str(SKILL_ROOT / "scripts"))
 sys.path.insert(0, str(SKILL_ROOT / "tests"))
 
 import sim_host  # noqa: E402
+import support  # noqa: E402
 
-from metaopt_lib.contract.atomic_io import write_json_atomic  # noqa: E402
-
-
-def _time_step(project, now, repeat) -> float:
-    """Median seconds of one `metaopt.py step` process, each run on a fresh copy of the project."""
-    times = []
-    for index in range(repeat):
-        run_dir = project.parent / f"run-{index}"
-        shutil.copytree(project, run_dir)
-        start = time.perf_counter()
-        done = subprocess.run([sys.executable, str(SKILL_ROOT / "scripts" / "metaopt.py"), "step", "--project-root",
-                               str(run_dir), "--json", "--now", now], capture_output=True, text=True)
-        times.append(time.perf_counter() - start)
-        if done.returncode != 0:
-            raise RuntimeError(done.stdout + done.stderr)
-        shutil.rmtree(run_dir)
-    return statistics.median(times)
-
-
-def _synthesize_history(state, iterations):
-    """Grow a real state to `iterations` completed iterations (learnings and ledger included)."""
-    record, learning = state["completed_iterations"][-1], state["learnings"][-1]
-    entry = state["spend_ledger"]["entries"][-1]
-    state["completed_iterations"] = [dict(copy.deepcopy(record), iteration=i, sweep_identity=f"bench-iter-{i}")
-                                     for i in range(1, iterations)]
-    state["learnings"] = [dict(learning, iteration=i % (iterations - 1) + 1) for i in range(5 * iterations)]
-    state["spend_ledger"]["entries"] = [dict(entry, sweep_identity=f"bench-iter-{i}", iteration=i, usd=0.001)
-                                        for i in range(1, iterations)]
-    state["spend_ledger"]["total_usd"] = round(0.001 * (iterations - 1), 6)
-    state["iteration"] = iterations
-    return state
 
 
 def _campaign(base, name, no_executor) -> dict:
@@ -102,47 +78,30 @@ def _campaign(base, name, no_executor) -> dict:
 
 
 def control_plane(repeat) -> dict:
+    import bench_steps
+
     with tempfile.TemporaryDirectory() as tmp:
         base = Path(tmp)
         loop = _campaign(base, "five-iterations", no_executor=False)
         host_runs_executor = _campaign(base, "five-iterations-no-executor", no_executor=True)
         full = base / "five-iterations"
-
-        first = base / "iteration-1" / "project"
-        first.mkdir(parents=True)
-        sim_host.write_project(first)
-        iteration_1 = _time_step(first, sim_host.START, repeat)
-
-        late = base / "iteration-1000" / "project"
-        shutil.copytree(full, late)
-        state_path = late / ".ml-metaopt" / "state.json"
-        state = json.loads(state_path.read_text())
-        state.update(machine_state="ROLL_ITERATION", phase="roll_iteration", status="RUNNING", terminal=None,
-                     pending=[])
-        write_json_atomic(state_path, _synthesize_history(state, 1000))
-        _restore_roll_inputs(late)
-        iteration_1000 = _time_step(late, "2026-11-23T00:00:00Z", repeat)
+        projects = {"iteration_1": bench_steps.ideate_project(full, base / "iteration-1", 1),
+                    "iteration_1000": bench_steps.ideate_project(full, base / "iteration-1000", 1000)}
+        steps = bench_steps.interleaved(projects, repeat, base, "2026-11-23T00:00:00Z")
+        floor = steps["floor"]["seconds"]
         return {
-            "step_process_median_seconds": {"iteration_1": round(iteration_1, 3),
-                                            "iteration_1000": round(iteration_1000, 3)},
-            "state_bytes_at_iteration_1000": state_path.stat().st_size,
+            "step_process": steps,
+            "ratios": {"iteration_1_to_floor": round(steps["iteration_1"]["seconds"] / floor, 2),
+                       "iteration_1000_to_floor": round(steps["iteration_1000"]["seconds"] / floor, 2),
+                       "iteration_1000_to_iteration_1": round(steps["iteration_1000"]["seconds"]
+                                                              / steps["iteration_1"]["seconds"], 2)},
+            "targets": {"iteration_1_to_floor": 2.0, "iteration_1000_to_iteration_1": 1.5,
+                        "iteration_1000_peak_mib": 30},
+            "state_bytes": {name: (project / ".ml-metaopt" / "state.json").stat().st_size
+                            for name, project in projects.items()},
             "five_iteration_campaign": loop,
             "five_iteration_campaign_no_executor": host_runs_executor,
         }
-
-
-def _restore_roll_inputs(project):
-    """ROLL_ITERATION needs the analysis and sweep records of the current iteration."""
-    state_path = project / ".ml-metaopt" / "state.json"
-    state = json.loads(state_path.read_text())
-    for key in ("analysis", "selected_sweep", "current_sweep"):
-        if state[key]:
-            state[key]["iteration"] = state["iteration"]
-    state["current_sweep"]["sweep_identity"] = f"{state['campaign']['name']}-iter-{state['iteration']}"
-    state["analysis"]["sweep_identity"] = state["current_sweep"]["sweep_identity"]
-    state["current_sweep"]["resources_live"] = False
-    state["block"] = None
-    write_json_atomic(state_path, state)
 
 
 def local_backend(repeat) -> dict:
@@ -183,9 +142,17 @@ def local_backend(repeat) -> dict:
     return report
 
 
-def quickstart(repeat) -> dict:
-    import test_quickstart
+def quickstart_default_metric(workdir, python=sys.executable) -> float:
+    """val_accuracy of the quickstart program's DEFAULTS, run as a person would run it (wandb offline);
+    .ci/check_quickstart.py compares the campaign's best with it too."""
+    import re
+    env = dict(os.environ, WANDB_MODE="offline", WANDB_DIR=str(workdir), WANDB_SILENT="true")
+    done = subprocess.run([python, str(SKILL_ROOT / "examples" / "quickstart" / "train.py")], cwd=workdir, env=env,
+                          capture_output=True, text=True, timeout=600, check=True)
+    return float(re.search(r"^val_accuracy=([0-9.]+)$", done.stdout, re.M).group(1))
 
+
+def quickstart(repeat) -> dict:
     runs = []
     for _ in range(repeat):
         with tempfile.TemporaryDirectory() as tmp:
@@ -196,14 +163,54 @@ def quickstart(repeat) -> dict:
             seconds = time.perf_counter() - begin
             if done.returncode != 0:
                 raise RuntimeError(done.stderr[-2000:])
-            state = json.loads((work / "project" / ".ml-metaopt" / "state.json").read_text())
+            state = support.campaign_view(work / "project")
             runs.append({"wall_seconds": round(seconds, 1), "machine_state": json.loads(done.stdout)["machine_state"],
                          "best_per_iteration": [round(r["best_run"]["metric_value"], 4)
                                                 for r in state["completed_iterations"]],
                          "campaign_best": round(state["baseline"]["metric_value"], 4),
-                         "default_configuration": round(test_quickstart.default_metric(work), 4)})
+                         "default_configuration": round(quickstart_default_metric(work), 4)})
     walls = [r["wall_seconds"] for r in runs]
     return {"runs": runs, "wall_seconds_median": statistics.median(walls), "target_wall_seconds": 180}
+
+
+def _import_ms(module, repeat) -> float:
+    """Median ms to import module in a fresh process that has already imported what every step imports."""
+    code = (f"import sys, time, json, re, pathlib; sys.path.insert(0, {str(SKILL_ROOT / 'scripts')!r}); "
+            f"start = time.perf_counter(); import {module}; print(time.perf_counter() - start)")
+    runs = [subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+            for _ in range(repeat)]
+    return round(1000 * statistics.median(float(run.stdout) for run in runs), 1)
+
+
+def _median_ms(action, repeat) -> float:
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        action()
+        times.append(time.perf_counter() - start)
+    return round(1000 * statistics.median(times), 2)
+
+
+def fast_schema_suite(repeat) -> dict:
+    from metaopt_lib.contract import fast_schema, schemas
+
+    imports = {name: _import_ms(module, repeat) for name, module in (
+        ("fast_schema", "metaopt_lib.contract.fast_schema"), ("jsonschema", "jsonschema"),
+        ("rfc3339_validator", "rfc3339_validator"))}
+
+    def compile_cold(kind):
+        fast_schema._schema_file.cache_clear()  # a step reads the schema files once
+        fast_schema.build_validator(kind)
+    compile_ms = {kind: _median_ms(lambda: compile_cold(kind), repeat) for kind in schemas.schema_names()}
+    state_file = SKILL_ROOT / "fixtures" / "state" / "valid" / "wait-for-sweep.json"
+    state = _synthesize_history(json.loads(state_file.read_text()), 1000)
+    fast, reference = fast_schema.compile_validator("state"), schemas.validator("state")
+    if not fast(state) or list(reference.iter_errors(state)):
+        raise RuntimeError("the synthesized state is not valid")
+    return {"import_ms": imports, "compile_ms": compile_ms,
+            "state_at_iteration_1000": {"bytes": len(json.dumps(state)), "validate_ms": {
+                "fast_schema": _median_ms(lambda: fast(state), repeat),
+                "jsonschema": _median_ms(lambda: list(reference.iter_errors(state)), repeat)}}}
 
 
 def wandb_conformance(corpus) -> dict:
@@ -215,7 +222,8 @@ def main(argv=None, out=None) -> int:
     out = out or sys.stdout
     parser = argparse.ArgumentParser(prog="benchmark.py", description="Print benchmark numbers as JSON. "
                                      "Exit 0 done, 1 a run failed, 2 usage.")
-    parser.add_argument("suite", choices=["control-plane", "local-backend", "quickstart", "wandb-conformance"])
+    parser.add_argument("suite", choices=["control-plane", "local-backend", "quickstart", "wandb-conformance",
+                                          "fast-schema"])
     parser.add_argument("--repeat", type=int, help="runs per timing (median reported; default 7, quickstart 1)")
     parser.add_argument("--corpus", help="wandb-conformance: the verdict corpus to measure on")
     opts = parser.parse_args(argv)
@@ -223,7 +231,8 @@ def main(argv=None, out=None) -> int:
         from metaopt_lib.contract.wandb_conformance import CORPUS_FILE
         out.write(json.dumps({"suite": opts.suite, **wandb_conformance(opts.corpus or CORPUS_FILE)}, indent=2) + "\n")
         return 0
-    suites = {"control-plane": control_plane, "local-backend": local_backend, "quickstart": quickstart}
+    suites = {"control-plane": control_plane, "local-backend": local_backend, "quickstart": quickstart,
+              "fast-schema": fast_schema_suite}
     repeat = opts.repeat if opts.repeat is not None else (1 if opts.suite == "quickstart" else 7)
     try:
         report = {"suite": opts.suite, **suites[opts.suite](max(1, repeat))}

@@ -49,7 +49,6 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from dataclasses import replace
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -57,11 +56,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from metaopt_lib.contract.clock import format_time, parse_time  # noqa: E402
 from metaopt_lib.contract.conventions import (EXIT_BUSY, EXIT_INTERRUPTED, EXIT_INVALID, EXIT_OK,  # noqa: E402
                                               EXIT_STOPPED)
-from metaopt_lib.control import driver, loop, reset  # noqa: E402
-from metaopt_lib.control import run as run_lib  # noqa: E402
-from metaopt_lib.control.text_views import render  # noqa: E402
-from metaopt_lib.dispatch import DISPATCHERS  # noqa: E402
-from metaopt_lib.report.best import best_text  # noqa: E402
+from metaopt_lib.control import driver, loop  # noqa: E402
+from metaopt_lib.dispatch import DEFAULT_MAX_PARALLEL, DISPATCHERS  # noqa: E402
+# What only one command needs (run, reset, the text views) is imported by that command: a step
+# process loads no more than a step uses.
 
 COMMANDS = ("best", "reset", "resume", "run", "status", "step")
 
@@ -83,8 +81,8 @@ def build_parser():
     group = parser.add_argument_group("run")
     group.add_argument("--workers", choices=DISPATCHERS, default="heuristic",
                        help="who answers worker tasks: the built-in heuristic workers (default) or a worker CLI")
-    group.add_argument("--max-parallel", type=_count, default=run_lib.DEFAULT_MAX_PARALLEL, metavar="N",
-                       help=f"worker tasks run at once (default {run_lib.DEFAULT_MAX_PARALLEL})")
+    group.add_argument("--max-parallel", type=_count, default=DEFAULT_MAX_PARALLEL, metavar="N",
+                       help=f"worker tasks run at once (default {DEFAULT_MAX_PARALLEL})")
     group.add_argument("--worker-timeout", type=_positive_seconds, metavar="SECONDS",
                        help="stop a worker CLI after this long (default: the campaign's worker_timeout_minutes)")
     group.add_argument("--resume", action="store_true", help="first continue a stopped campaign (as resume does)")
@@ -139,12 +137,14 @@ def options_from(opts, clock=None, executor=None) -> loop.StepOptions:
     return loop.StepOptions(run_executor=not opts.no_executor, **changes)
 
 
-def run_options(opts, clock=None, executor=None, progress=None) -> run_lib.RunOptions:
+def run_options(opts, clock=None, executor=None, progress=None):
+    from metaopt_lib.control import run as run_lib
+
     step = options_from(opts, clock, executor)
     changes = {} if progress is None else {"progress": progress}
     return run_lib.RunOptions(workers=opts.workers, max_parallel=opts.max_parallel, worker_timeout=opts.worker_timeout,
-                              resume=opts.resume, step=replace(step, max_wait=min(opts.max_wait,
-                                                                                  run_lib.RUN_STEP_SECONDS)),
+                              resume=opts.resume, step=step._replace(max_wait=min(opts.max_wait,
+                                                                                   run_lib.RUN_STEP_SECONDS)),
                               **changes)
 
 
@@ -156,19 +156,27 @@ def main(argv=None, out=None, clock=None, executor=None, progress=None) -> int:
         parser.error("run carries out the executor itself: --no-executor and --now are for step and resume")
     try:
         if opts.command == "run":
-            document = run_lib.run(opts.project_root, run_options(opts, clock, executor, progress))
+            from metaopt_lib.control.run import run
+
+            document = run(opts.project_root, run_options(opts, clock, executor, progress))
             code = _run_exit_code(document)
             if opts.json:
                 out.write(json.dumps(document, separators=(",", ":")) + "\n")
             return code
         if opts.command == "status":
-            document = driver.status(opts.project_root, _checked_time(opts.now) if opts.now
-                                     else clock.now() if clock is not None else None)
+            from metaopt_lib.control.read_views import status
+
+            document = status(opts.project_root, _checked_time(opts.now) if opts.now
+                              else clock.now() if clock is not None else None)
         elif opts.command == "best":
-            document = driver.best(opts.project_root)
+            from metaopt_lib.control.read_views import best
+
+            document = best(opts.project_root)
         elif opts.command == "reset":
+            from metaopt_lib.control.reset import reset
+
             moment = _checked_time(opts.now) if opts.now else driver.now_utc()
-            document = driver.locked(opts.project_root, lambda cdir: reset.reset(cdir, moment))
+            document = driver.locked(opts.project_root, lambda cdir: reset(cdir, moment))
         else:
             run = loop.step if opts.command == "step" else loop.resume
             document = run(opts.project_root, options_from(opts, clock, executor))
@@ -180,8 +188,12 @@ def main(argv=None, out=None, clock=None, executor=None, progress=None) -> int:
     if opts.json:
         text = json.dumps(document, separators=(",", ":"))
     elif opts.command == "best" and "error" not in document:
+        from metaopt_lib.report.best import best_text
+
         text = best_text(document)
     else:
+        from metaopt_lib.control.text_views import render
+
         text = render(opts.command, document)
     out.write(text + "\n")
     return code

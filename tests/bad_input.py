@@ -105,7 +105,8 @@ class Scratch:
 
 
 def read_state(root) -> dict:
-    return json.loads((Path(root) / STATE).read_text(encoding="utf-8"))
+    """The campaign's state with its history inline (completed iterations, learnings, every spend entry)."""
+    return support.campaign_view(root)
 
 
 def journal(root) -> list:

@@ -7,6 +7,8 @@ Usage: python3 tests/crash_runner.py PROJECT MODE N [SIGNAL]
   MODE after-act:      die right after the host carried out the N-th action (before the next step)
   MODE in-executor:    die right after the step started its N-th executor child (which runs on)
   MODE in-sleep:       die halfway through the N-th wait the step sleeps through
+  MODE mid-append:     die having appended half of the N-th history append (a torn last line)
+  MODE after-append:   die right after the N-th history append, before the state that commits it
   MODE none:           no kill from inside (the test kills this process from outside)
 SIGNAL is KILL (default) or TERM. Exits 0 when the campaign stopped before the crash point was reached.
 """
@@ -18,11 +20,11 @@ import support  # noqa: F401
 import sim_host
 
 from metaopt_lib.contract import atomic_io
-from metaopt_lib.control import executor_runs
+from metaopt_lib.control import executor_runs, history_files
 
 
 def main(root, mode, limit, signame="KILL"):
-    calls = {"replace": 0, "step": 0, "act": 0, "executor": 0, "sleep": 0}
+    calls = {"replace": 0, "step": 0, "act": 0, "executor": 0, "sleep": 0, "append": 0}
 
     def die():
         os.kill(os.getpid(), getattr(signal, f"SIG{signame}"))
@@ -39,6 +41,18 @@ def main(root, mode, limit, signame="KILL"):
             die()
 
     atomic_io.os.replace = replace
+    real_append = history_files.append_after
+
+    def append_after(path, label, committed, data, within=None):
+        calls["append"] += 1
+        if mode == "mid-append" and calls["append"] == limit:
+            real_append(path, label, committed, data[:max(1, len(data) // 2)], within)
+            die()
+        real_append(path, label, committed, data, within)
+        if mode == "after-append" and calls["append"] == limit:
+            die()
+
+    history_files.append_after = append_after
     real_popen = executor_runs.subprocess.Popen
 
     class Popen(real_popen):

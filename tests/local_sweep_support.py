@@ -132,6 +132,30 @@ def run_real_campaign(tmp_dir, program, **overrides):
     """A whole campaign of the simulated host with the real executor and local backend, on a copy of
     the test training scripts, each program recording its runs: (project root, the programs' records
     by run id, the step output that stopped it, the final state)."""
+    root, runs, last, state, _ = _real_campaign(tmp_dir, program, overrides)
+    return root, runs, last, state
+
+
+_SHARED = {}
+
+
+def shared_real_campaign(program, **overrides):
+    """run_real_campaign's campaign, run once per test process for each program and settings (the tests
+    that assert on the same kind of campaign share it and only read it; removed at exit): a namespace
+    with root, runs, last, state and outputs (the (exit code, text) of every step the host made)."""
+    key = (program, json.dumps(overrides, sort_keys=True))
+    if key not in _SHARED:
+        import atexit
+        import types
+
+        tmp = tempfile.TemporaryDirectory()
+        atexit.register(tmp.cleanup)
+        root, runs, last, state, outputs = _real_campaign(tmp.name, program, overrides)
+        _SHARED[key] = types.SimpleNamespace(root=root, runs=runs, last=last, state=state, outputs=outputs)
+    return _SHARED[key]
+
+
+def _real_campaign(tmp_dir, program, overrides):
     import sys
 
     import sim_host
@@ -146,6 +170,12 @@ def run_real_campaign(tmp_dir, program, **overrides):
         "project.smoke_test_command": f"env -u METAOPT_TEST_RESULTS {sys.executable} {program}", **overrides})
     host = sim_host.Host(root, real_executor_env=dict(os.environ, METAOPT_TEST_RESULTS=str(results)))
     last = host.run(max_steps=500)
-    state = json.loads((root / ".ml-metaopt" / "state.json").read_text())
+    state = support.campaign_view(root)
     runs = {r["run_id"]: r for r in (json.loads(p.read_text()) for p in results.glob("*.json"))}
-    return root, runs, last, state
+    return root, runs, last, state, list(host.outputs)
+
+
+# The plain two-iteration campaign of real sweeps that tests/test_local_campaign.py and tests/test_report.py
+# both check: three trials per sweep on two agents.
+PLAIN_CAMPAIGN = ("train_lr.py", {"compute.run_cap": 3, "compute.num_sweep_agents": 2,
+                                  "stop_conditions.max_iterations": 2})

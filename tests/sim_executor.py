@@ -14,13 +14,41 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import sys
+from dataclasses import dataclass, field
 from pathlib import Path
 
-import support  # noqa: F401
+# Only the few light modules below: this runs as a child process for every executor directive of a
+# simulated campaign, and importing tests/support.py (jsonschema and the validation layer) would cost
+# each one more than its whole work.
+SCRIPTS = str(Path(__file__).resolve().parents[1] / "scripts")
+if SCRIPTS not in sys.path:
+    sys.path.insert(0, SCRIPTS)
 
 from metaopt_lib.contract.atomic_io import write_json_atomic, write_text_atomic
 from metaopt_lib.contract.clock import add_seconds
-from metaopt_lib.contract.locks import FileLock
+from metaopt_lib.contract.locks import FileLock  # noqa: E402
+
+
+@dataclass
+class Scenario:
+    """What the scripted world does: best metric per iteration, polls per sweep, spend per poll."""
+
+    metrics: list = field(default_factory=lambda: [0.9, 0.8, 0.79, 0.7, 0.65, 0.6, 0.55])
+    polls_to_finish: int = 2
+    spend_per_poll: float = 0.05
+    smoke_passes: bool = True
+    worker_claims_improved: bool = True
+    poll_failures: int = 0            # transient poll errors before each successful poll
+    sweep_fails: bool = False
+    teardown_failures: int = 0        # failed teardowns (of any sweep) before one succeeds
+    running_at_cap: bool = False      # a poll reports the sweep running although spend reached the cap
+    silent_workers: int = 0           # the first N dispatched worker tasks end without writing a result
+    wrong_metric_workers: int = 0     # the next N ideation results name another metric
+
+
+def load_scenario(root) -> Scenario:
+    return Scenario(**json.loads((Path(root) / ".sim" / "scenario.json").read_text()))
 
 
 def sim_now(root) -> str:
@@ -117,8 +145,6 @@ def _poll_details(payload, sweep, scenario, now, complete):
 
 
 def main(argv=None) -> int:
-    import sim_host
-
     parser = argparse.ArgumentParser(prog="sim_executor.py")
     commands = parser.add_subparsers(dest="command", required=True)
     run = commands.add_parser("run")
@@ -127,7 +153,7 @@ def main(argv=None) -> int:
     run.add_argument("--wait-limit", type=float)
     opts = parser.parse_args(argv)
     with FileLock(opts.directive, create=False):
-        run_executor(opts.project_root, opts.directive, sim_host.load_scenario(opts.project_root), opts.wait_limit)
+        run_executor(opts.project_root, opts.directive, load_scenario(opts.project_root), opts.wait_limit)
     return 0
 
 

@@ -13,7 +13,6 @@ import json
 import math
 import shutil
 import sys
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import yaml
@@ -22,34 +21,25 @@ import support  # noqa: F401
 import metaopt
 
 import sim_executor
+from sim_executor import Scenario, load_scenario  # noqa: F401  (the scripted world, shared with the stand-in)
 from metaopt_lib.contract import campaign as campaign_lib
 from metaopt_lib.contract.atomic_io import write_json_atomic, write_text_atomic
 from metaopt_lib.contract.clock import parse_time
 from metaopt_lib.control import driver
 from metaopt_lib.control.clock import SystemClock
+from metaopt_lib.control import executor_runs
 from metaopt_lib.control.executor_runs import SubprocessExecutor
+
+# The step looks at its executor child every CHILD_CHECK_SECONDS (0.1 s); the stand-in answers in a few
+# hundredths of a second, so a simulated campaign spent 40% of its time asleep in that loop. A simulated
+# host looks every 10 ms: the same loop, only more often (no outcome depends on how often).
+assert hasattr(executor_runs, "CHILD_CHECK_SECONDS"), "the executor-run poll interval moved: update this"
+executor_runs.CHILD_CHECK_SECONDS = 0.01
 
 START = "2026-11-22T08:00:00Z"
 SIM_EXECUTOR = Path(__file__).resolve().with_name("sim_executor.py")
 # What SKILL.md tells a host with a 600 s tool-call limit to pass.
 MAX_WAIT = 540
-
-
-@dataclass
-class Scenario:
-    """What the scripted world does: best metric per iteration, polls per sweep, spend per poll."""
-
-    metrics: list = field(default_factory=lambda: [0.9, 0.8, 0.79, 0.7, 0.65, 0.6, 0.55])
-    polls_to_finish: int = 2
-    spend_per_poll: float = 0.05
-    smoke_passes: bool = True
-    worker_claims_improved: bool = True
-    poll_failures: int = 0            # transient poll errors before each successful poll
-    sweep_fails: bool = False
-    teardown_failures: int = 0        # failed teardowns (of any sweep) before one succeeds
-    running_at_cap: bool = False      # a poll reports the sweep running although spend reached the cap
-    silent_workers: int = 0           # the first N dispatched worker tasks end without writing a result
-    wrong_metric_workers: int = 0     # the next N ideation results name another metric
 
 
 def campaign_document(**overrides) -> dict:
@@ -83,10 +73,6 @@ def write_preflight(root, document, status="READY", emitted_at=START) -> None:
         "schema_version": 1, "status": status, "campaign_identity_hash": campaign_lib.identity_hash(document),
         "runtime_config_hash": campaign_lib.runtime_config_hash(document), "emitted_at": emitted_at,
         "checks": checks, "failures": failures, "next_action": "Run the campaign."})
-
-
-def load_scenario(root) -> Scenario:
-    return Scenario(**json.loads((Path(root) / ".sim" / "scenario.json").read_text()))
 
 
 class SimClock:

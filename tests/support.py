@@ -32,6 +32,72 @@ def set_dotted(document, changes) -> dict:
     return document
 
 
+def fixture_history(name):
+    """The history records of a valid state fixture (fixtures/state/history/<name>.json), in memory."""
+    from metaopt_lib.contract.history import ListHistory
+    path = FIXTURES / "state" / "history" / f"{name}.json"
+    return ListHistory(**(json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}))
+
+
+def history_of(state, **records):
+    """Give `state` a history of these records (kind -> list): its meta is set to commit them. Returns
+    the history, in memory."""
+    from metaopt_lib.contract import history
+    from metaopt_lib.contract.history import ListHistory
+    meta = history.empty_history_meta()
+    for kind, items in records.items():
+        meta[kind], _ = history.extended(meta[kind], items)
+    state["history"] = meta
+    return ListHistory(**records)
+
+
+def applied_view(state, source, envelope, now):
+    """(the state after the envelope with its history inline, that history in memory): what a step
+    that applied it leaves, as the reports would read it."""
+    from metaopt_lib.contract.history import KINDS, ListHistory
+    from metaopt_lib.control import engine
+    from metaopt_lib.control.history_files import full_view
+    applied = engine.apply(state, envelope, now)
+    after = ListHistory(**{kind: source.records(kind) + applied.records.get(kind, []) for kind in KINDS})
+    return full_view(applied.state, after), after
+
+
+def hot_state(view) -> dict:
+    """The state of a view (applied_view's): without its history inline."""
+    if "completed_iterations" not in view:
+        return view
+    state = {key: value for key, value in view.items() if key not in ("completed_iterations", "learnings")}
+    ledger = view["spend_ledger"]
+    state["spend_ledger"] = dict(ledger, entries=[e for e in ledger["entries"] if e["iteration"] >= view["iteration"]])
+    return state
+
+
+def write_view(root, view) -> None:
+    """Write a state with its history inline (a campaign_view, edited) back as the driver keeps it: the
+    hot state (validated) and its history files."""
+    from metaopt_lib.contract import history
+    from metaopt_lib.control.state_store import CampaignDir
+    state = hot_state(view)
+    closed = [e for e in view["spend_ledger"]["entries"] if e["iteration"] < view["iteration"]]
+    state["spend_ledger"]["closed_usd"] = round(sum(e["usd"] for e in closed), 6)
+    records = {"iterations": view["completed_iterations"], "learnings": view["learnings"], "ledger": closed}
+    state["history"] = history.empty_history_meta()
+    for kind, items in records.items():
+        state["history"][kind], data = history.extended(state["history"][kind], items)
+        path = Path(root) / history.file_path(kind)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
+    CampaignDir(root).write_state(state)
+
+
+def campaign_view(root) -> dict:
+    """The state of the campaign at `root` with its history inline (completed_iterations, learnings,
+    every spend entry), as the reports read it."""
+    from metaopt_lib.control.state_store import CampaignDir
+    cdir = CampaignDir(root)
+    return cdir.view(cdir.read_state(write_migration=False))
+
+
 def fixture_campaign(name="full-local", **changes) -> dict:
     """A campaign fixture with every default applied, then the dotted changes."""
     from metaopt_lib.contract import campaign as campaign_lib

@@ -37,7 +37,25 @@ VALID_TRIAL_TABLE = {"schema_version": 1, "sweep_identity": "sim-campaign-iter-1
 RESULTS = []  # every case's outcome, for FUZZ_REPORT
 
 
+_REAL_EXECUTOR_PRESENT = None
+
+
+def setUpModule():
+    # The preflight's executor-present check starts `skypilot_wandb_worker.py run --help`, a process of
+    # 0.1 s, on each of the hundreds of preflight cases; it reads no input, so the cases take the answer
+    # of one real run (tests/test_preflight.py checks the probe itself).
+    from metaopt_lib.preflight import checks
+
+    global _REAL_EXECUTOR_PRESENT
+    _REAL_EXECUTOR_PRESENT = checks.executor_present
+    present = _REAL_EXECUTOR_PRESENT()
+    checks.executor_present = lambda: present
+
+
 def tearDownModule():
+    from metaopt_lib.preflight import checks
+
+    checks.executor_present = _REAL_EXECUTOR_PRESENT
     report = os.environ.get("FUZZ_REPORT")
     if report:
         Path(report).write_text(json.dumps(RESULTS, indent=1))

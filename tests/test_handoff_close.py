@@ -10,7 +10,6 @@ import support
 
 from metaopt_lib.contract import campaign as campaign_lib
 from metaopt_lib.contract import validation
-from metaopt_lib.control import engine
 from metaopt_lib.handoffs import iteration_close
 from metaopt_lib.handoffs.common import Inputs
 
@@ -38,13 +37,15 @@ def load_campaign(**changes):
 class RollIteration(unittest.TestCase):
     maxDiff = None
 
-    def step(self, state, campaign=None):
+    def step(self, state, campaign=None, history=None):
+        """(envelope, the state after it with its history inline)."""
         campaign = load_campaign() if campaign is None else campaign
         campaign = None if campaign is False else campaign
-        envelope = iteration_close.handoff(state, campaign, Inputs(now=NOW))
+        history = support.fixture_history("roll-iteration") if history is None else history
+        envelope = iteration_close.handoff(state, campaign, Inputs(now=NOW, history=history))
         issues = validation.validate_document("handoff-envelope", envelope, "envelope", validation.Context(state=state))
         self.assertEqual([i.message for i in issues], [])
-        return envelope, engine.apply_envelope(state, envelope, NOW)
+        return envelope, support.applied_view(state, history, envelope, NOW)[0]
 
     def report_paths(self, envelope):
         return [d["payload"]["report_path"] for d in envelope["directives"] if d["type"] == "emit_iteration_report"]
@@ -150,12 +151,12 @@ class RollIteration(unittest.TestCase):
         _, new = self.step(roll_state())
         self.assertEqual([r["iteration"] for r in new["completed_iterations"]], [1, 2])
         self.assertEqual(new["iteration"], 3)
-        # A state that already holds this iteration's record (restored after the roll was recorded).
+        # A state whose history already holds this iteration's record (restored after the roll was recorded).
         state = roll_state()
-        state["completed_iterations"].append(copy.deepcopy(new["completed_iterations"][-1]))
+        history = support.history_of(state, iterations=copy.deepcopy(new["completed_iterations"]),
+                                     learnings=copy.deepcopy(new["learnings"]))
         state["baseline"] = copy.deepcopy(new["baseline"])
-        state["learnings"] = copy.deepcopy(new["learnings"])
-        envelope, again = self.step(state)
+        envelope, again = self.step(state, history=history)
         self.assertEqual([r["iteration"] for r in again["completed_iterations"]], [1, 2])
         self.assertEqual(again["learnings"], new["learnings"])
         self.assertFalse([op for op in envelope["state_patch"] if op["path"] != "/iteration"])
@@ -171,7 +172,8 @@ class RollIteration(unittest.TestCase):
                                  ("blocked", "BLOCKED_CONFIG", code))
                 self.assertEqual((new["block"]["resume_state"], new["block"]["resume_phase"]),
                                  ("ROLL_ITERATION", "roll_iteration"))
-                self.assertEqual(new["completed_iterations"], roll_state()["completed_iterations"])
+                self.assertEqual(new["completed_iterations"], support.fixture_history("roll-iteration").records(
+                    "iterations"))
 
     def test_a_state_of_another_agent_is_refused(self):
         state = roll_state(machine_state="ANALYZE", phase="finalize_analysis")

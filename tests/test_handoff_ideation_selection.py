@@ -24,11 +24,20 @@ LATE = "2026-11-22T12:00:00Z"       # past it
 IDEATION, SELECTION = "metaopt-ideation-worker", "metaopt-selection-worker"
 
 
-def best_runs_history(state) -> dict:
+# The history of every iteration-2 state fixture: iteration 1's record, one learning.
+HISTORY = support.fixture_history("ideate")
+
+
+def inputs_of(history=None, **fields):
+    """A handoff's inputs with the fixtures' history unless another is given."""
+    return Inputs(history=HISTORY if history is None else history, **fields)
+
+
+def best_runs_history(history=HISTORY) -> dict:
     """Without trial tables, a task's history is each iteration's best run."""
     rows = [{"iteration": r["iteration"], "run_id": r["best_run"]["run_id"], "state": "finished",
              "params": r["best_run"]["config"], "metric_value": r["best_run"]["metric_value"]}
-            for r in state["completed_iterations"] if r["best_run"]]
+            for r in history.records("iterations") if r["best_run"]]
     return {"trials": rows, "trials_seen": len(rows), "latest_space": None}
 
 
@@ -141,13 +150,13 @@ def selection_state(phase="finalize_selection", attempt=1, pool=None) -> dict:
 class PlanIdeationTest(HandoffCase):
     def test_dispatches_ideation_workers_with_a_capped_context(self):
         state, campaign = ideate_state(), fixture_campaign()
-        envelope = background_control.handoff(state, campaign, Inputs(now=NOW))
+        envelope = background_control.handoff(state, campaign, inputs_of(now=NOW))
         self.assert_move(envelope, "advance", "WAIT_FOR_PROPOSALS", "gate_ideation")
         self.assertEqual(envelope["state_patch"], [], "an unchanged pool is not rewritten")
         self.assertEqual([w["task"]["worker"] for w in envelope["worker_launches"]], [IDEATION, IDEATION])
-        expected = {"proposals_requested": 2, "baseline": state["baseline"], "learnings": state["learnings"],
+        expected = {"proposals_requested": 2, "baseline": state["baseline"], "learnings": HISTORY.records("learnings"),
                     "learnings_summary": None, "run_cap": 20, "search_space": None,
-                    "history": best_runs_history(state),
+                    "history": best_runs_history(),
                     "pool": [{k: state["proposal_pool"][0][k] for k in ("proposal_id", "rationale", "sweep_config")}]}
         contexts = context_of(envelope)
         self.assertEqual([{k: v for k, v in c.items() if k != "assignment"} for c in contexts], [expected, expected])
@@ -160,7 +169,7 @@ class PlanIdeationTest(HandoffCase):
                                (4, ["exploit", "explore", "restructure", "exploit"])):
             with self.subTest(workers=workers):
                 envelope = background_control.handoff(ideate_state(), fixture_campaign(ideation_workers=workers),
-                                                       Inputs(now=NOW))
+                                                       inputs_of(now=NOW))
                 contexts = context_of(envelope)
                 self.assertEqual([c.get("assignment", {}).get("name") for c in contexts], names)
                 for context in contexts:
@@ -173,12 +182,12 @@ class PlanIdeationTest(HandoffCase):
         state, campaign = waiting_state(), fixture_campaign()
         tasks = {}
         for slot, record in enumerate(state["pending"]):
-            context = background_control.ideation_context(state, campaign, Inputs(now=NOW), state["proposal_pool"], slot)
+            context = background_control.ideation_context(state, campaign, inputs_of(now=NOW), state["proposal_pool"], slot)
             tasks[record["id"]] = {"task_id": record["id"], "context": context}
         invalid = ResultInput(exists=True, document={"task_id": "ideation-2-2"}, issues=(
             Issue("ideation-2-2.json", ("proposals", 0, "sweep_config", "metric", "name"), "worker.metric_mismatch",
                   "metric 'loss' is not the objective metric", "'val_loss'", "use the campaign's objective metric"),))
-        envelope = background_control.handoff(state, campaign, Inputs(now=NOW, results={"ideation-2-2": invalid},
+        envelope = background_control.handoff(state, campaign, inputs_of(now=NOW, results={"ideation-2-2": invalid},
                                                                       tasks=tasks))
         [retry] = [w["task"] for w in envelope["worker_launches"]]
         self.assertEqual(retry["context"], tasks["ideation-2-2"]["context"])
@@ -193,7 +202,7 @@ class PlanIdeationTest(HandoffCase):
     def test_a_dispatched_task_without_a_result_is_retried_at_once(self):
         state = waiting_state()
         state["pending"][0]["dispatched_at"] = "2026-11-22T10:50:00Z"
-        envelope = background_control.handoff(state, fixture_campaign(), Inputs(now=NOW))
+        envelope = background_control.handoff(state, fixture_campaign(), inputs_of(now=NOW))
         self.assertEqual(envelope["resolved_pending"], [{"id": "ideation-2-1", "disposition": "superseded"}])
         [retry] = [w["task"] for w in envelope["worker_launches"]]
         self.assertEqual((retry["attempt"], retry["previous_errors"][0]["rule"]), (2, "worker.no_result"))
@@ -203,7 +212,7 @@ class PlanIdeationTest(HandoffCase):
 
     def test_worker_count_and_proposals_follow_the_policy(self):
         campaign = fixture_campaign(ideation_workers=3, proposals_per_worker=4)
-        envelope = background_control.handoff(ideate_state(), campaign, Inputs(now=NOW))
+        envelope = background_control.handoff(ideate_state(), campaign, inputs_of(now=NOW))
         self.assertEqual([c["proposals_requested"] for c in context_of(envelope)], [4, 4, 4])
 
     def test_baseline_is_the_effective_one(self):
@@ -214,7 +223,7 @@ class PlanIdeationTest(HandoffCase):
                  ("no baseline", ideate_state(baseline=None), None)]
         for name, state, expected in cases:
             with self.subTest(name):
-                envelope = background_control.handoff(state, fixture_campaign(), Inputs(now=NOW))
+                envelope = background_control.handoff(state, fixture_campaign(), inputs_of(now=NOW))
                 self.assertEqual(context_of(envelope)[0]["baseline"], expected)
                 self.apply(state, envelope)
 
@@ -224,7 +233,7 @@ class PlanIdeationTest(HandoffCase):
         pool = [pool_entry("prop-1-1", lr_sweep(0.1)), pool_entry("prop-1-2", lr_sweep(0.2)),
                 pool_entry("prop-1-3", lr_sweep(0.3))]
         state = ideate_state(proposal_pool=pool, selected_sweep=winner)  # prop-1-1 won iteration 1 too
-        envelope = background_control.handoff(state, fixture_campaign(), Inputs(now=NOW))
+        envelope = background_control.handoff(state, fixture_campaign(), inputs_of(now=NOW))
         self.assertEqual(envelope["state_patch"], [{"op": "set", "path": "/proposal_pool", "value": [pool[1]]}])
         self.assertEqual([p["proposal_id"] for p in context_of(envelope)[0]["pool"]], ["prop-1-2"])
         after = self.apply(state, envelope)
@@ -236,7 +245,7 @@ class PlanIdeationTest(HandoffCase):
                   "rationale": "the winner", "sweep_config": dict(lr_sweep(0.3), run_cap=20, program="train.py")}
         again = pool_entry("prop-2-9", lr_sweep(0.3))  # same search space, new id
         state = ideate_state(proposal_pool=[pool_entry("prop-1-2", lr_sweep(0.2)), again], selected_sweep=winner)
-        envelope = background_control.handoff(state, fixture_campaign(), Inputs(now=NOW))
+        envelope = background_control.handoff(state, fixture_campaign(), inputs_of(now=NOW))
         self.assertEqual([p["proposal_id"] for p in context_of(envelope)[0]["pool"]], ["prop-1-2"])
         self.assertEqual([p["proposal_id"] for p in self.apply(state, envelope)["proposal_pool"]], ["prop-1-2"])
 
@@ -246,7 +255,7 @@ class PlanIdeationTest(HandoffCase):
         for name, size, entries, trimmed in cases:
             with self.subTest(name):
                 state = ideate_state(proposal_pool=entries)
-                envelope = background_control.handoff(state, fixture_campaign(max_pool_size=size), Inputs(now=NOW))
+                envelope = background_control.handoff(state, fixture_campaign(max_pool_size=size), inputs_of(now=NOW))
                 self.assert_move(envelope, "advance", "SELECT_AND_DESIGN_SWEEP", "plan_selection")
                 self.assertEqual(envelope["worker_launches"], [])
                 expected_patch = [] if trimmed is None else [{"op": "set", "path": "/proposal_pool", "value": trimmed}]
@@ -256,14 +265,17 @@ class PlanIdeationTest(HandoffCase):
 
     def test_context_does_not_grow_with_history(self):
         def state_with(count):
-            return ideate_state(iteration=count + 1, learnings=[
+            state = ideate_state(iteration=count + 1)
+            history = support.history_of(state, iterations=HISTORY.records("iterations"), learnings=[
                 {"iteration": n, "text": f"learning of iteration {n}: keep lr below 0.1."}
                 for n in range(1, count + 1)])
+            return state, history
 
         campaign = fixture_campaign()
-        small = context_of(background_control.handoff(state_with(10), campaign, Inputs(now=NOW)))[0]
-        big_state = state_with(1000)
-        envelope = background_control.handoff(big_state, campaign, Inputs(now=NOW))
+        small_state, small_history = state_with(10)
+        small = context_of(background_control.handoff(small_state, campaign, inputs_of(small_history, now=NOW)))[0]
+        big_state, big_history = state_with(1000)
+        envelope = background_control.handoff(big_state, campaign, inputs_of(big_history, now=NOW))
         big = context_of(envelope)[0]
         self.assertEqual([item["iteration"] for item in big["learnings"]], list(range(993, 1001)))
         self.assertIn("992", big["learnings_summary"])
@@ -273,7 +285,7 @@ class PlanIdeationTest(HandoffCase):
 
     def test_no_learnings_in_context_when_the_policy_says_zero(self):
         envelope = background_control.handoff(ideate_state(), fixture_campaign(max_learnings_in_context=0),
-                                              Inputs(now=NOW))
+                                              inputs_of(now=NOW))
         context = context_of(envelope)[0]
         self.assertEqual(context["learnings"], [])
         self.assertIn("1 older learning", context["learnings_summary"])
@@ -282,7 +294,7 @@ class PlanIdeationTest(HandoffCase):
 class GateIdeationTest(HandoffCase):
     def test_accepted_proposals_join_the_pool_with_code_given_ids(self):
         state = waiting_state()
-        inputs = Inputs(now=NOW, results={"ideation-2-1": ok(ideation_result("ideation-2-1")),
+        inputs = inputs_of(now=NOW, results={"ideation-2-1": ok(ideation_result("ideation-2-1")),
                                           "ideation-2-2": ok(ideation_result("ideation-2-2", [lr_sweep(0.3)]))})
         envelope = background_control.handoff(state, fixture_campaign(), inputs)
         self.assert_move(envelope, "advance", "SELECT_AND_DESIGN_SWEEP", "plan_selection")
@@ -310,7 +322,7 @@ class GateIdeationTest(HandoffCase):
         other = copy.deepcopy(base)
         other["parameters"]["lr"]["distribution"] = "log_uniform_values"
         state = waiting_state(pool=[])
-        inputs = Inputs(now=NOW, results={"ideation-2-1": ok(ideation_result("ideation-2-1", [base])),
+        inputs = inputs_of(now=NOW, results={"ideation-2-1": ok(ideation_result("ideation-2-1", [base])),
                                           "ideation-2-2": ok(ideation_result("ideation-2-2", [rewritten, other]))})
         after = self.apply(state, background_control.handoff(state, fixture_campaign(), inputs))
         self.assertEqual([p["proposal_id"] for p in after["proposal_pool"]], ["ideation-2-1-p1", "ideation-2-2-p2"])
@@ -318,7 +330,7 @@ class GateIdeationTest(HandoffCase):
     def test_duplicates_are_dropped_by_content(self):
         carried = fixture_state("wait-for-proposals")["proposal_pool"][0]["sweep_config"]
         state = waiting_state()
-        inputs = Inputs(now=NOW, results={
+        inputs = inputs_of(now=NOW, results={
             "ideation-2-1": ok(ideation_result("ideation-2-1", [copy.deepcopy(carried), lr_sweep(0.3)])),
             "ideation-2-2": ok(ideation_result("ideation-2-2", [lr_sweep(0.3), lr_sweep(0.4), lr_sweep(0.4)]))})
         after = self.apply(state, background_control.handoff(state, fixture_campaign(), inputs))
@@ -327,14 +339,14 @@ class GateIdeationTest(HandoffCase):
 
     def test_pool_is_capped_dropping_the_oldest(self):
         state = waiting_state()
-        inputs = Inputs(now=NOW, results={"ideation-2-1": ok(ideation_result("ideation-2-1")),
+        inputs = inputs_of(now=NOW, results={"ideation-2-1": ok(ideation_result("ideation-2-1")),
                                           "ideation-2-2": ok(ideation_result("ideation-2-2", [lr_sweep(0.3)]))})
         after = self.apply(state, background_control.handoff(state, fixture_campaign(max_pool_size=2), inputs))
         self.assertEqual([p["proposal_id"] for p in after["proposal_pool"]], ["ideation-2-1-p2", "ideation-2-2-p1"])
 
     def test_waits_while_nothing_landed(self):
         state = waiting_state()
-        envelope = background_control.handoff(state, fixture_campaign(), Inputs(now=NOW))
+        envelope = background_control.handoff(state, fixture_campaign(), inputs_of(now=NOW))
         self.assert_move(envelope, "wait", "WAIT_FOR_PROPOSALS", "gate_ideation")
         self.assertEqual(envelope["wait"]["pending_ids"], ["ideation-2-1", "ideation-2-2"])
         self.assertEqual(envelope["wait"]["until"], "2026-11-22T11:12:00Z")
@@ -353,7 +365,7 @@ class GateIdeationTest(HandoffCase):
         for name, result, now, disposition, retries in cases:
             with self.subTest(name):
                 state = waiting_state()
-                envelope = background_control.handoff(state, fixture_campaign(), Inputs(now=now, results={
+                envelope = background_control.handoff(state, fixture_campaign(), inputs_of(now=now, results={
                     "ideation-2-1": result}))
                 self.assert_move(envelope, "advance", "WAIT_FOR_PROPOSALS", "gate_ideation")
                 self.assertEqual(envelope["resolved_pending"], [{"id": "ideation-2-1", "disposition": disposition}])
@@ -363,10 +375,10 @@ class GateIdeationTest(HandoffCase):
 
     def test_late_tasks_are_superseded_and_retried_with_the_plan_context(self):
         state, campaign = waiting_state(), fixture_campaign()
-        envelope = background_control.handoff(state, campaign, Inputs(now=LATE))
+        envelope = background_control.handoff(state, campaign, inputs_of(now=LATE))
         self.assert_move(envelope, "advance", "WAIT_FOR_PROPOSALS", "gate_ideation")
         self.assertEqual({r["disposition"] for r in envelope["resolved_pending"]}, {"superseded"})
-        plan = background_control.handoff(ideate_state(), campaign, Inputs(now=NOW))
+        plan = background_control.handoff(ideate_state(), campaign, inputs_of(now=NOW))
         self.assertEqual(context_of(envelope), context_of(plan))
         after = self.apply(state, envelope, LATE)
         self.assertEqual([(p["name"], p["attempt"]) for p in after["pending"]], [(IDEATION, 2), (IDEATION, 2)])
@@ -381,7 +393,7 @@ class GateIdeationTest(HandoffCase):
         for name, pool, results, now in cases:
             with self.subTest(name):
                 state = waiting_state(attempt=2, pool=pool)
-                envelope = background_control.handoff(state, fixture_campaign(), Inputs(now=now, results=results))
+                envelope = background_control.handoff(state, fixture_campaign(), inputs_of(now=now, results=results))
                 self.assertEqual(envelope["worker_launches"], [])
                 if pool == []:
                     self.assert_blocked(state, envelope, "BLOCKED_PROTOCOL", "worker-attempts-exhausted",
@@ -394,49 +406,52 @@ class GateIdeationTest(HandoffCase):
     def test_proposal_ids_are_unique_across_iterations_and_the_winner_never_returns(self):
         campaign = fixture_campaign()
         seen = []
-        state = ideate_state()
+        state, history = ideate_state(), HISTORY
         for iteration, low in ((2, 0.01), (3, 0.02)):
-            state = self.apply(state, background_control.handoff(state, campaign, Inputs(now=NOW)))
+            state = self.apply(state, background_control.handoff(state, campaign, inputs_of(history, now=NOW)))
             results = {p["id"]: ok(ideation_result(
                 p["id"], [lr_sweep(low + n / 10), lr_sweep(low + n / 10 + 0.05)]))
                        for n, p in enumerate(state["pending"])}
-            state = self.apply(state, background_control.handoff(state, campaign, Inputs(now=NOW, results=results)))
+            state = self.apply(state, background_control.handoff(state, campaign,
+                                                                 inputs_of(history, now=NOW, results=results)))
             new = [p["proposal_id"] for p in state["proposal_pool"] if p["iteration"] == iteration]
             self.assertEqual(len(new), 4)
             seen += new
             winner = new[0]
-            state = roll_to_next_iteration(state, winner)
+            state, history = roll_to_next_iteration(state, history, winner)
             self.assertNotIn(winner, [p["proposal_id"] for p in
                                       self.apply(state, background_control.handoff(
-                                          state, campaign, Inputs(now=NOW)))["proposal_pool"]])
+                                          state, campaign, inputs_of(history, now=NOW)))["proposal_pool"]])
         self.assertEqual(len(seen), len(set(seen)))
 
 
-def roll_to_next_iteration(state, winner) -> dict:
-    """What SELECT_AND_DESIGN_SWEEP .. ROLL_ITERATION leave behind, enough for the next IDEATE."""
+def roll_to_next_iteration(state, history, winner):
+    """(state, history) as SELECT_AND_DESIGN_SWEEP .. ROLL_ITERATION leave them, enough for the next IDEATE."""
     state = copy.deepcopy(state)
     iteration = state["iteration"]
     config = next(p["sweep_config"] for p in state["proposal_pool"] if p["proposal_id"] == winner)
     state["selected_sweep"] = {"proposal_id": winner, "iteration": iteration, "rationale": "won",
                                "sweep_config": dict(config, run_cap=20, program="train.py")}
-    state["completed_iterations"].append({"iteration": iteration, "sweep_identity": f"cifar10-resnet-iter-{iteration}",
-                                          "proposal_id": winner, "best_run": None, "improved": False,
-                                          "baseline_after": 0.612, "spend_usd": 0})
+    record = {"iteration": iteration, "sweep_identity": f"cifar10-resnet-iter-{iteration}", "proposal_id": winner,
+              "best_run": None, "improved": False, "baseline_after": 0.612, "spend_usd": 0}
+    history = support.history_of(state, iterations=history.records("iterations") + [record],
+                                 learnings=history.records("learnings"), ledger=history.records("ledger"))
     state.update(machine_state="IDEATE", phase="plan_ideation", iteration=iteration + 1, pending=[],
                  step_seq=state["step_seq"] + 5, no_improve_streak=1)
+    state["spend_ledger"] = dict(state["spend_ledger"], entries=[], closed_usd=state["spend_ledger"]["total_usd"])
     engine.check_state(state, "rolled state")
-    return state
+    return state, history
 
 
 class PlanSelectionTest(HandoffCase):
     def test_dispatches_one_selection_worker(self):
         state, campaign = selection_state("plan_selection"), fixture_campaign()
-        envelope = select_and_design.handoff(state, campaign, Inputs(now=NOW))
+        envelope = select_and_design.handoff(state, campaign, inputs_of(now=NOW))
         self.assert_move(envelope, "advance", "SELECT_AND_DESIGN_SWEEP", "finalize_selection")
         digests = [{k: p[k] for k in ("proposal_id", "rationale", "sweep_config")} for p in state["proposal_pool"]]
         self.assertEqual(context_of(envelope), [{"proposals": digests, "baseline": state["baseline"],
-                                                 "learnings": state["learnings"], "run_cap": 20,
-                                                 "history": best_runs_history(state)}])
+                                                 "learnings": HISTORY.records("learnings"), "run_cap": 20,
+                                                 "history": best_runs_history()}])
         after = self.apply(state, envelope)
         self.assertEqual([(p["name"], p["attempt"]) for p in after["pending"]], [(SELECTION, 1)])
 
@@ -444,7 +459,7 @@ class PlanSelectionTest(HandoffCase):
         pool = [pool_entry(f"prop-1-{n}", lr_sweep(n / 100)) for n in range(1, 6)]
         state = selection_state("plan_selection", pool=pool)
         envelope = select_and_design.handoff(state, fixture_campaign(max_pool_size=3, max_learnings_in_context=0),
-                                             Inputs(now=NOW))
+                                             inputs_of(now=NOW))
         [context] = context_of(envelope)
         self.assertEqual([p["proposal_id"] for p in context["proposals"]], ["prop-1-3", "prop-1-4", "prop-1-5"])
         self.assertEqual(context["learnings"], [])
@@ -452,7 +467,7 @@ class PlanSelectionTest(HandoffCase):
 
     def test_empty_pool_blocks_and_resumes_at_ideation(self):
         state = selection_state("plan_selection", pool=[])
-        envelope = select_and_design.handoff(state, fixture_campaign(), Inputs(now=NOW))
+        envelope = select_and_design.handoff(state, fixture_campaign(), inputs_of(now=NOW))
         self.assert_blocked(state, envelope, "BLOCKED_PROTOCOL", "empty-pool", "IDEATE", "plan_ideation")
 
 
@@ -460,7 +475,7 @@ class FinalizeSelectionTest(HandoffCase):
     def finalize(self, result, state=None, now=NOW, campaign=None):
         state = state or selection_state()
         results = {} if result is None else {"selection-2-1": result}
-        envelope = select_and_design.handoff(state, campaign or fixture_campaign(), Inputs(now=now, results=results))
+        envelope = select_and_design.handoff(state, campaign or fixture_campaign(), inputs_of(now=now, results=results))
         return state, envelope
 
     def test_records_the_selected_sweep_with_campaign_owned_fields(self):
@@ -525,7 +540,7 @@ class FinalizeSelectionTest(HandoffCase):
                 self.assert_move(envelope, "advance", "SELECT_AND_DESIGN_SWEEP", "finalize_selection")
                 self.assertEqual(envelope["resolved_pending"], [{"id": "selection-2-1", "disposition": disposition}])
                 [context] = context_of(envelope)
-                self.assertEqual(context, select_and_design.selection_context(state, campaign, Inputs(now=NOW)))
+                self.assertEqual(context, select_and_design.selection_context(state, campaign, inputs_of(now=NOW)))
                 self.assertEqual(envelope["worker_launches"][0]["task"]["attempt"], 2)
                 self.assertEqual(envelope["worker_launches"][0]["task"]["previous_errors"][0]["rule"], rule)
                 self.assertIn(problem, envelope["summary"])
@@ -567,7 +582,7 @@ class GuardAndFlowTest(HandoffCase):
             for code, campaign in (("campaign-invalid", None), ("campaign-identity-changed", changed)):
                 with self.subTest(phase=phase, code=code):
                     state = make_state()
-                    envelope = module.handoff(state, campaign, Inputs(now=NOW))
+                    envelope = module.handoff(state, campaign, inputs_of(now=NOW))
                     after = self.assert_blocked(state, envelope, "BLOCKED_CONFIG", code, machine_state, phase)
                     self.assertEqual(after["proposal_pool"], state["proposal_pool"])
 
@@ -588,7 +603,7 @@ class GuardAndFlowTest(HandoffCase):
                                                                 sweep_config=winner["sweep_config"]))
             module = background_control if state["machine_state"] in ("IDEATE", "WAIT_FOR_PROPOSALS") \
                 else select_and_design
-            state = self.apply(state, module.handoff(state, campaign, Inputs(now=NOW, results=results)))
+            state = self.apply(state, module.handoff(state, campaign, inputs_of(now=NOW, results=results)))
         self.assertEqual(visited, [("IDEATE", "plan_ideation"), ("WAIT_FOR_PROPOSALS", "gate_ideation"),
                                    ("SELECT_AND_DESIGN_SWEEP", "plan_selection"),
                                    ("SELECT_AND_DESIGN_SWEEP", "finalize_selection")])

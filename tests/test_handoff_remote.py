@@ -11,13 +11,14 @@ from metaopt_lib.contract import campaign as campaign_lib
 from metaopt_lib.contract import validation
 from metaopt_lib.contract.clock import add_seconds
 from metaopt_lib.contract.sweep_space import representative_point, swept_keys
-from metaopt_lib.control import engine
 from metaopt_lib.handoffs import remote_execution
 from metaopt_lib.handoffs.common import Inputs, ResultInput
 from metaopt_lib.handoffs.remote_sweep import MAX_POLL_ATTEMPTS, POLL_INTERVAL_SECONDS
 
 NOW = "2026-11-22T12:10:00Z"
 IDENTITY = "cifar10-resnet-iter-2"
+# The history of every iteration-2 state fixture: iteration 1's record, learning and spend entry.
+HISTORY = support.fixture_history("wait-for-sweep")
 
 
 def load_state(name, **changes):
@@ -85,15 +86,18 @@ def analysis_state(phase="finalize_analysis", attempt=1):
 class HandoffCase(unittest.TestCase):
     maxDiff = None
 
-    def step(self, state, campaign=None, results=None, now=NOW, campaign_issues=()):
-        """Run the handoff, check its envelope against the state, apply it; returns (envelope, next state)."""
+    def step(self, state, campaign=None, results=None, now=NOW, campaign_issues=(), history=None):
+        """Run the handoff, check its envelope against the state, apply it; returns (envelope, next state
+        with its history inline: every ledger entry, earlier iterations' first)."""
         campaign = load_campaign() if campaign is None else campaign
         campaign = None if campaign is False else campaign
+        history = HISTORY if history is None else history
+        state = support.hot_state(state)  # a state an earlier step returned
         envelope = remote_execution.handoff(state, campaign, Inputs(now=now, results=results or {},
-                                                                    campaign_issues=campaign_issues))
+                                                                    campaign_issues=campaign_issues, history=history))
         issues = validation.validate_document("handoff-envelope", envelope, "envelope", validation.Context(state=state))
         self.assertEqual([i.message for i in issues], [])
-        return envelope, engine.apply_envelope(state, envelope, now)
+        return envelope, support.applied_view(state, history, envelope, now)[0]
 
     def directives(self, envelope, directive_type):
         return [d for d in envelope["directives"] if d["type"] == directive_type]
@@ -168,7 +172,7 @@ class LocalSanity(HandoffCase):
                 self.assertEqual(self.directives(envelope, "launch_sweep"), [])
                 self.assertFalse(any(p["name"] == "launch_sweep" for p in new["pending"]))
                 self.assertIsNone(new["current_sweep"])
-                self.assertEqual(new["spend_ledger"], smoke_state()["spend_ledger"])
+                self.assertEqual(support.hot_state(new)["spend_ledger"], smoke_state()["spend_ledger"])
 
     def test_swept_parameters_the_program_never_reads_send_the_sweep_back_to_selection(self):
         from metaopt_lib.handoffs import select_and_design
@@ -253,6 +257,7 @@ class LaunchSweep(HandoffCase):
         self.assertEqual(first, again)
         state["spend_ledger"]["entries"].append({"sweep_identity": IDENTITY, "iteration": 2, "usd": 0.1,
                                                  "complete": True, "updated_at": "2026-11-22T11:00:00Z"})
+        # launch_state's ledger: iteration 1's 0.35 closed, no entry of iteration 2 yet
         state["spend_ledger"]["total_usd"] = 0.45
         envelope, new = self.step(state)
         self.assertEqual([e["sweep_identity"] for e in new["spend_ledger"]["entries"]],
@@ -469,7 +474,7 @@ class GatePoll(HandoffCase):
                 envelope, new = self.step(state, results=self.poll(details=details))
                 self.assertResolved(envelope, "poll-2-2", "rejected")
                 self.assertEqual(envelope["outcome"], "retry")
-                self.assertEqual(new["spend_ledger"], state["spend_ledger"])
+                self.assertEqual(support.hot_state(new)["spend_ledger"], state["spend_ledger"])
                 self.assertEqual(new["current_sweep"]["poll_failures"], state["current_sweep"]["poll_failures"] + 1)
                 self.assertIn("poll result is for", envelope["retry"]["reason"])
 
@@ -499,8 +504,7 @@ class GatePoll(HandoffCase):
 
     def test_a_missing_ledger_entry_is_opened_by_the_poll(self):
         state = poll_state()
-        state["spend_ledger"] = {"max_budget_usd": 10, "total_usd": 0.35,
-                                 "entries": state["spend_ledger"]["entries"][:1]}
+        state["spend_ledger"] = {"max_budget_usd": 10, "total_usd": 0.35, "closed_usd": 0.35, "entries": []}
         _, new = self.step(state, results=self.poll())
         self.assertEqual(new["spend_ledger"]["entries"][1]["sweep_identity"], IDENTITY)
         self.assertEqual(new["spend_ledger"]["total_usd"], 0.61)
@@ -667,9 +671,11 @@ class Analyze(HandoffCase):
 
     def test_plan_sends_the_final_polls_best_run_and_the_last_learnings(self):
         state = analysis_state("plan_analysis")
-        state["learnings"] = [{"iteration": 1, "text": f"learning {n}"} for n in range(3)]
+        learnings = [{"iteration": 1, "text": f"learning {n}"} for n in range(3)]
+        history = support.history_of(state, iterations=HISTORY.records("iterations"), learnings=learnings,
+                                     ledger=HISTORY.records("ledger"))
         campaign = load_campaign(**{"proposal_policy.max_learnings_in_context": 2})
-        envelope, new = self.step(state, campaign)
+        envelope, new = self.step(state, campaign, history=history)
         [launch] = envelope["worker_launches"]
         context = launch["task"]["context"]
         self.assertEqual(launch["task"]["worker"], "metaopt-analysis-worker")
@@ -677,7 +683,7 @@ class Analyze(HandoffCase):
             "sweep_identity": IDENTITY, "sweep_url": None, "sweep_config": state["selected_sweep"]["sweep_config"],
             "best_run": state["current_sweep"]["best_run"],
             "trials": {"finished": 18, "failed": 1, "killed": 1, "interrupted": 0}, "runner_restarts": 0,
-            "baseline": state["baseline"], "learnings": state["learnings"][-2:],
+            "baseline": state["baseline"], "learnings": learnings[-2:],
             # no trial table: the sweep's history is its best run
             "history": {"trials": [{"iteration": 2, "run_id": "trial-0014", "state": "finished",
                                     "params": state["current_sweep"]["best_run"]["config"], "metric_value": 0.574}],

@@ -25,9 +25,9 @@ class HonestCampaign(unittest.TestCase):
     def setUpClass(cls):
         cls._tmp = tempfile.TemporaryDirectory()
         cls.root, cls.runs, cls.last, cls.state = run_real_campaign(cls._tmp.name, "train_seeded.py", **{
-            "compute.run_cap": 4, "compute.num_sweep_agents": 2, "compute.local.hourly_cost_usd": 3.6,
+            "compute.run_cap": 2, "compute.num_sweep_agents": 2, "compute.local.hourly_cost_usd": 3.6,
             "objective.improvement_threshold": 0.0, "stop_conditions.max_iterations": 2,
-            "search_space": SPACE, "honesty": {"noise_floor": {"repeats": 3}, "random_search_control": True}})
+            "search_space": SPACE, "honesty": {"noise_floor": {"repeats": 2}, "random_search_control": True}})
         cls.final = (cls.root / REPORTS / "final.md").read_text()
 
     @classmethod
@@ -40,9 +40,9 @@ class HonestCampaign(unittest.TestCase):
     def test_the_campaign_completed_with_search_noise_floor_and_control_sweeps(self):
         self.assertEqual(self.last["machine_state"], "COMPLETE")
         self.assertEqual(Counter(run_id.rsplit("-t", 1)[0] for run_id in self.runs), {
-            "local-sim-campaign-iter-1": 4, "local-sim-campaign-iter-1-noise": 3,
-            "local-sim-campaign-iter-2": 4, "local-sim-campaign-iter-2-noise": 3,
-            "local-sim-campaign-iter-2-control": 8})
+            "local-sim-campaign-iter-1": 2, "local-sim-campaign-iter-1-noise": 2,
+            "local-sim-campaign-iter-2": 2, "local-sim-campaign-iter-2-noise": 2,
+            "local-sim-campaign-iter-2-control": 4})
 
     def test_each_noise_floor_re_ran_the_best_configuration_with_other_seeds(self):
         for record in self.state["completed_iterations"]:
@@ -51,7 +51,7 @@ class HonestCampaign(unittest.TestCase):
                 reruns = self.runs_of(noise["sweep_identity"])
                 self.assertEqual({(r["lr"], r["batch_size"]) for r in reruns},
                                  {(best["config"]["lr"], best["config"]["batch_size"])})
-                self.assertEqual(sorted(r["seed"] for r in reruns), [1, 2, 3])
+                self.assertEqual(sorted(r["seed"] for r in reruns), [1, 2])
                 self.assertEqual(noise["seed_parameter"], "seed", "the smoke test saw the program read its seed")
                 self.assertEqual(sorted(noise["values"]), sorted(r["val_loss"] for r in reruns))
                 mean, sd = mean_and_sd([r["val_loss"] for r in reruns])
@@ -74,7 +74,7 @@ class HonestCampaign(unittest.TestCase):
         searched = sum(r["trials"]["finished"] + r["trials"]["failed"] + r["trials"]["killed"]
                        for r in self.state["completed_iterations"])
         runs = self.runs_of(control["sweep_identity"])
-        self.assertEqual((control["trial_budget"], len(runs), control["trials"]["finished"]), (searched, searched, 8))
+        self.assertEqual((control["trial_budget"], len(runs), control["trials"]["finished"]), (searched, searched, 4))
         for run in runs:
             self.assertTrue(1.0e-4 <= run["lr"] <= 0.1 and run["batch_size"] in (64, 128) and run["seed"] == 0)
         best = min(runs, key=lambda r: r["val_loss"])
@@ -94,7 +94,7 @@ class HonestCampaign(unittest.TestCase):
         with open(self.root / REPORTS / "trials.csv", newline="") as handle:
             rows = list(csv.DictReader(handle))
         self.assertEqual(sorted(r["run_id"] for r in rows), sorted(self.runs))
-        self.assertEqual(Counter(r["purpose"] for r in rows), {"search": 8, "noise_floor": 6, "control": 8})
+        self.assertEqual(Counter(r["purpose"] for r in rows), {"search": 4, "noise_floor": 4, "control": 4})
         for row in rows:
             self.assertEqual(float(row["val_loss"]), self.runs[row["run_id"]]["val_loss"])
 
@@ -102,9 +102,9 @@ class HonestCampaign(unittest.TestCase):
         control = self.state["control"]
         ours = min(r["best_run"]["metric_value"] for r in self.state["completed_iterations"])
         self.assertIn("re-runs of the best: mean ± sd", self.final)
-        self.assertIn("(3 of 3, seeds in `seed`)", self.final)
+        self.assertIn("(2 of 2, seeds in `seed`)", self.final)
         section = self.final.split("## What the agents added")[1].split("\n## ")[0]
-        self.assertIn("ran with the campaign's trial budget (8 trials", section)
+        self.assertIn("ran with the campaign's trial budget (4 trials", section)
         self.assertIn(f"| random search, same trial budget | {control['best_run']['metric_value']:.5g} |", section)
         self.assertIn(f"| the campaign's agents (best trial of its search sweeps) | {ours:.5g} |", section)
         self.assertIn("noise floor", section)

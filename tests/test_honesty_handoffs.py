@@ -10,7 +10,6 @@ import unittest
 import support
 
 from metaopt_lib.contract import machine, validation
-from metaopt_lib.control import engine
 from metaopt_lib.handoffs import HANDOFFS
 from metaopt_lib.handoffs.common import Inputs, ResultInput
 from metaopt_lib.handoffs.honesty import seeds_for
@@ -72,14 +71,21 @@ def noise_record(values, mean, sd, iteration=2, repeats=3):
 class HonestyCase(unittest.TestCase):
     maxDiff = None
 
+    def setUp(self):
+        self.history = support.fixture_history("roll-iteration")  # iteration 1's record, learning, spend
+
     def step(self, state, campaign, results=None, tables=None):
-        """Run the governing handoff, check its envelope against the state, apply it."""
+        """Run the governing handoff, check its envelope against the state, apply it; (envelope, the state
+        after it with its history inline). The history carries on to the next step."""
+        state = support.hot_state(state)
         agent = machine.governing_agent(state["machine_state"])
-        inputs = Inputs(now=NOW, results=results or {}, trial_table=lambda identity: (tables or {}).get(identity))
+        inputs = Inputs(now=NOW, results=results or {}, trial_table=lambda identity: (tables or {}).get(identity),
+                        history=self.history)
         envelope = HANDOFFS[agent](state, campaign, inputs)
         issues = validation.validate_document("handoff-envelope", envelope, "envelope", validation.Context(state=state))
         self.assertEqual([i.message for i in issues], [])
-        return envelope, engine.apply_envelope(state, envelope, NOW)
+        view, self.history = support.applied_view(state, self.history, envelope, NOW)
+        return envelope, view
 
     def launch(self, envelope):
         [directive] = [d for d in envelope["directives"] if d["type"] == "launch_sweep"]
@@ -251,7 +257,10 @@ class Control(HonestyCase):
         """ROLL_ITERATION of iteration 2, the last one the campaign allows."""
         state = fixture_state("roll-iteration")
         state["analysis"]["trials"] = {"finished": 18, "running": 0, "failed": 1, "killed": 1, "interrupted": 2}
-        state["completed_iterations"][0]["trials"] = {"finished": 5, "running": 0, "failed": 0, "killed": 1}
+        first = dict(self.history.records("iterations")[0],
+                     trials={"finished": 5, "running": 0, "failed": 0, "killed": 1})
+        self.history = support.history_of(state, iterations=[first], learnings=self.history.records("learnings"),
+                                          ledger=self.history.records("ledger"))
         return self.step(state, honest, tables=tables)
 
     def test_a_stop_runs_the_control_with_the_trials_the_search_sweeps_ran(self):

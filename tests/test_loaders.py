@@ -120,6 +120,31 @@ class Readers(unittest.TestCase):
         self.assertEqual(rules[0][0], "parse.yaml_syntax")
 
 
+class BothYamlParsers(unittest.TestCase):
+    """A YAML file reads the same whether PyYAML parses it with libyaml (its wheels have it) or with its
+    own Python parser (an install without libyaml): same document, same rules at the same paths."""
+
+    CASES = ("lr:\n  min: 1e-5\n  max: 1.0e-3\n", "v: 3E5\nw: '3E5'\nx: \"3E5\"\n", "a: .nan\nb: [-.inf]\n",
+             "a: 1\na: 2\n", "when: 2026-11-22\n1: one\n", "a: [1\n", "a: 1\n---\nb: 2\n",
+             "a: !!python/object/apply:os.system ['true']\n", "a: \x00\n", "a: \x07b\n", "\ta: 1\n",
+             "a: &x [1, 2]\nb: *x\n", "a: *missing\n", "k: 0x1F\nm: 0o17\nn: 1_000\np: ~\nq: yes\n",
+             "s: |\n  line one\n  line two\n", "[" * (loaders.MAX_DEPTH + 2) + "]" * (loaders.MAX_DEPTH + 2),
+             "[" * 1500 + "]" * 1500, "".join(" " * i + "a:\n" for i in range(1500)) + " " * 1500 + "b\n")
+
+    def test_libyaml_and_the_python_parser_agree(self):
+        import yaml
+        from unittest import mock
+
+        if not getattr(yaml, "__with_libyaml__", False):
+            self.skipTest("this PyYAML has no libyaml")
+        for text in self.CASES:
+            with self.subTest(text=text[:40]):
+                document, issues = loaders.parse_yaml(text, "a.yaml")
+                with mock.patch.object(yaml, "CSafeLoader", yaml.SafeLoader):
+                    python_document, python_issues = loaders.parse_yaml(text, "a.yaml")
+                self.assertEqual(document, python_document)
+                self.assertEqual([(i.rule, i.path) for i in issues], [(i.rule, i.path) for i in python_issues])
+
 
 class Limits(unittest.TestCase):
     def test_a_json_document_with_too_many_values_gives_one_issue(self):

@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import sys
 import tempfile
 import unittest
 from pathlib import Path
@@ -14,7 +13,8 @@ from pathlib import Path
 import yaml
 
 import sim_host
-from local_sweep_support import TRAINING, optuna_and_wandb
+import support
+from local_sweep_support import PLAIN_CAMPAIGN, TRAINING, optuna_and_wandb, shared_real_campaign
 from metaopt_lib.contract import validation
 from metaopt_lib.control.clock import SystemClock
 from metaopt_lib.executor.local.processes import marked_pids
@@ -23,35 +23,26 @@ from metaopt_lib.executor.local.processes import marked_pids
 @unittest.skipUnless(optuna_and_wandb(), "needs optuna and wandb")
 class LocalCampaignWithTheRealExecutor(unittest.TestCase):
     def test_two_iterations_of_real_sweeps_complete_and_leave_nothing_running(self):
-        tmp = tempfile.TemporaryDirectory()
-        self.addCleanup(tmp.cleanup)
-        root = Path(tmp.name).resolve()
-        shutil.copytree(TRAINING, root / "repo")
-        results = root / "program-results"
-        results.mkdir()
-        sim_host.write_project(root, emitted_at=SystemClock().now(), **{
-            "project.repo": "repo", "project.program": "train_lr.py",
-            "project.smoke_test_command": f"env -u METAOPT_TEST_RESULTS {sys.executable} train_lr.py",
-            "compute.run_cap": 4, "compute.num_sweep_agents": 2,
-            "stop_conditions.max_iterations": 2})
-        host = sim_host.Host(root, real_executor_env=dict(os.environ, METAOPT_TEST_RESULTS=str(results)))
-        last = host.run(max_steps=400)
-        state = json.loads((root / ".ml-metaopt" / "state.json").read_text())
+        # The campaign tests/test_report.py reads too (run once per test process).
+        program, settings = PLAIN_CAMPAIGN
+        campaign = shared_real_campaign(program, **settings)
+        root, last, state = campaign.root, campaign.last, campaign.state
+        results = root.parent / "program-results"
 
         self.assertEqual(last["machine_state"], "COMPLETE")
-        kinds = [json.loads(text)["action"]["kind"] for _, text in host.outputs]
+        kinds = [json.loads(text)["action"]["kind"] for _, text in campaign.outputs]
         self.assertEqual(set(kinds) - {"step"}, {"dispatch_workers", "stop"}, "the host only dispatched workers")
         journal = [json.loads(line) for line in (root / ".ml-metaopt" / "journal.jsonl").read_text().splitlines()]
         ran = [e["type"] for e in journal if e.get("event") == "executor"]
         self.assertEqual({t: ran.count(t) >= 2 for t in ("run_smoke_test", "launch_sweep", "poll_sweep")},
                          {"run_smoke_test": True, "launch_sweep": True, "poll_sweep": True}, ran)
         runs = [json.loads(p.read_text()) for p in results.glob("*.json")]
-        self.assertEqual(len(runs), 8, "two sweeps of run_cap 4 ran real training processes")
+        self.assertEqual(len(runs), 6, "two sweeps of run_cap 3 ran real training processes")
         # Each iteration's best run is the best of the runs its sweep's programs reported themselves.
         self.assertEqual(len(state["completed_iterations"]), 2)
         for record in state["completed_iterations"]:
             own = [r for r in runs if r["run_id"].startswith(f"local-{record['sweep_identity']}-")]
-            self.assertEqual(len(own), 4)
+            self.assertEqual(len(own), 3)
             best = min(own, key=lambda r: r["val_loss"])
             self.assertEqual((record["best_run"]["run_id"], record["best_run"]["metric_value"]),
                              (best["run_id"], best["val_loss"]))
@@ -77,7 +68,7 @@ class LocalCampaignWithTheRealExecutor(unittest.TestCase):
         self.addCleanup(tmp.cleanup)
         root = Path(tmp.name).resolve()
         shutil.copytree(TRAINING, root / "repo")
-        settings = {"project.repo": "repo", "project.program": "train_no_defaults.py", "compute.run_cap": 3,
+        settings = {"project.repo": "repo", "project.program": "train_no_defaults.py", "compute.run_cap": 2,
                     "stop_conditions.max_iterations": 1}
         sim_host.write_project(root, preflight=False, **settings)
         document = sim_host.campaign_document(**settings)
@@ -87,10 +78,10 @@ class LocalCampaignWithTheRealExecutor(unittest.TestCase):
         # The interpreter with wandb is not on PATH: the smoke test and the trials must still use it.
         host = sim_host.Host(root, real_executor_env=dict(os.environ, PATH="/usr/bin:/bin"))
         last = host.run(max_steps=100)
-        state = json.loads((root / ".ml-metaopt" / "state.json").read_text())
+        state = support.campaign_view(root)
         self.assertEqual(last["machine_state"], "COMPLETE", last)
         [record] = state["completed_iterations"]
-        self.assertEqual(record["trials"]["finished"], 3)
+        self.assertEqual(record["trials"]["finished"], 2)
         self.assertIsNotNone(record["best_run"])
         smoke = sorted((root / ".ml-metaopt" / "archive" / "results").rglob("smoke-*.json"))
         details = json.loads(smoke[-1].read_text())["details"]

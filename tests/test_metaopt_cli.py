@@ -64,7 +64,7 @@ def setUpModule():
     load.mkdir()
     sim_host.write_project(load, **{"stop_conditions.max_iterations": 2})
     cdir = CampaignDir(load)
-    campaign, _ = driver.load_campaign(cdir)
+    campaign, _ = cdir.campaign()
     cdir.write_state(engine.initial_state(campaign, identity_hash(campaign), runtime_config_hash(campaign),
                                           sim_host.START))
     positions[LOAD_POSITION] = load

@@ -288,7 +288,7 @@ class CliTest(PreflightCase):
 class LoadCampaignAcceptsTheArtifact(PreflightCase):
     def load_step(self):
         cdir = CampaignDir(self.root)
-        campaign, issues = driver.load_campaign(cdir)
+        campaign, issues = cdir.campaign()
         self.assertEqual(issues, ())
         state = engine.initial_state(campaign, campaign_lib.identity_hash(campaign),
                                      campaign_lib.runtime_config_hash(campaign), NOW)

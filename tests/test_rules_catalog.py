@@ -7,7 +7,7 @@ import support
 from metaopt_lib.contract.rules import RULES
 
 RULE_LITERAL = re.compile(r'"((?:file|parse|schema|sweep|campaign|worker|directive|budget|path|executor|preflight|'
-                          r'registry|state|envelope|local|trial_table)\.(?!json"|yaml"|lock")[a-z_]+)"')
+                          r'registry|state|envelope|local|trial_table|history)\.(?!json"|yaml"|lock")[a-z_]+)"')
 
 
 class RulesCatalog(unittest.TestCase):

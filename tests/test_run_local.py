@@ -33,7 +33,7 @@ class RunSurvivesInterruptions(unittest.TestCase):
         shutil.copytree(TRAINING, self.root / "repo")
         sim_host.write_project(self.root, emitted_at=SystemClock().now(), **{
             "project.repo": "repo", "project.program": "train_lr.py", "project.smoke_test_command": None,
-            "compute.run_cap": 6, "compute.num_sweep_agents": 1, "stop_conditions.max_iterations": 1,
+            "compute.run_cap": 2, "compute.num_sweep_agents": 1, "stop_conditions.max_iterations": 1,
             "proposal_policy.ideation_workers": 1,
             "search_space": {"lr": {"distribution": "log_uniform_values", "min": 1.0e-4, "max": 0.1},
                              "batch_size": {"values": [32, 64, 128]}}})

@@ -12,7 +12,7 @@ EXPECTED_SCHEMAS = {"analysis-result", "campaign", "common", "directive", "execu
                     "ideation-result", "preflight-readiness", "selection-result", "state", "step-output", "sweep-config",
                     "worker-registry", "worker-task", "local-sweep", "local-sweep-status",
                     "cloud-sweep-record", "trial-table", "run-output", "status-output", "best-output",
-                    "install-manifest", "install-output"}
+                    "install-manifest", "install-output", "history-iteration", "history-learning", "history-ledger"}
 
 
 def _properties(node, where):

@@ -61,7 +61,7 @@ def secret_campaign() -> dict:
                                 "--api-key", COMMAND_FLAG, "${args}"],
                     "smoke_test_command": f"MY_SECRET_TOKEN={SMOKE_TOKEN} python3 train_secrets.py --api-key {SMOKE_FLAG}"},
         "wandb": {"entity": "lab", "project": "secrets"},
-        "compute": {"backend": "local", "run_cap": 3, "num_sweep_agents": 1, "idle_timeout_minutes": 10,
+        "compute": {"backend": "local", "run_cap": 1, "num_sweep_agents": 1, "idle_timeout_minutes": 10,
                     "local": {"max_wall_clock_minutes": 20}},
         "objective": {"metric": "val_loss", "direction": "minimize"},
         "search_space": {"lr": {"distribution": "log_uniform_values", "min": 1.0e-4, "max": 0.1},

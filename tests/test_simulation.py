@@ -1,7 +1,12 @@
 """End to end: a host that only loops on `metaopt.py step` (and dispatches workers) runs whole campaigns
-to every terminal state; so does a host that runs the executor itself (--no-executor)."""
+to every terminal state; so does a host that runs the executor itself (--no-executor).
+
+The default five-iteration campaign runs once per test process (default_campaign()); the tests that
+read it only read it."""
+import atexit
 import json
 import tempfile
+import time
 
 import yaml
 import unittest
@@ -12,7 +17,11 @@ import sim_host
 from sim_host import Host, Scenario, write_preflight, write_project
 
 from metaopt_lib.contract import machine, validation
-from metaopt_lib.control import driver
+from metaopt_lib.contract.locks import is_locked
+from metaopt_lib.control import driver, read_views
+
+
+EXECUTOR_DIRECTIVES = ("run_smoke_test", "launch_sweep", "poll_sweep", "teardown")
 
 
 def journal(root):
@@ -20,7 +29,60 @@ def journal(root):
 
 
 def state_of(root):
-    return json.loads((Path(root) / ".ml-metaopt" / "state.json").read_text())
+    return support.campaign_view(root)
+
+
+_DEFAULT = {}
+
+
+def default_campaign():
+    """(project root, host, last step output) of the default campaign, run once per process."""
+    if not _DEFAULT:
+        tmp = tempfile.TemporaryDirectory()
+        atexit.register(tmp.cleanup)
+        root = Path(tmp.name) / "default"
+        root.mkdir()
+        write_project(root)
+        host = Host(root)
+        _DEFAULT.update(root=root, host=host, final=host.run())
+    return _DEFAULT["root"], _DEFAULT["host"], _DEFAULT["final"]
+
+
+class DefaultCampaign(unittest.TestCase):
+    """The default scenario: five iterations, each sweep ends at its second poll."""
+
+    def test_five_iterations_through_every_state_to_complete(self):
+        root, _, final = default_campaign()
+        state = state_of(root)
+        self.assertEqual(final["action"]["terminal_state"], "COMPLETE")
+        self.assertEqual([r["iteration"] for r in state["completed_iterations"]], [1, 2, 3, 4, 5])
+        winners = [r["proposal_content_hash"] for r in state["completed_iterations"]]
+        self.assertEqual(len(set(winners)), 5, "a search space won twice")
+        visited = {e.get("from") for e in journal(root)} | {e.get("to") for e in journal(root)}
+        self.assertTrue(set(machine.RUNNING_STATES) <= visited, set(machine.RUNNING_STATES) - visited)
+        self.assertEqual(state["baseline"]["metric_value"], 0.65)
+        sweeps = json.loads((root / ".sim" / "sweeps.json").read_text())
+        sweeps.pop("_results")
+        self.assertEqual(sorted(sweeps), [f"sim-campaign-iter-{i}" for i in range(1, 6)])
+        self.assertTrue(all(s["launches"] == 1 for s in sweeps.values()))
+        self.assertAlmostEqual(state["spend_ledger"]["total_usd"], 5 * 2 * 0.05)
+        self.assertTrue((root / ".ml-metaopt" / "reports" / "final.md").exists())
+        self.assertTrue((root / ".ml-metaopt" / "reports" / "iteration-5.md").exists())
+        self.assertFalse((root / "AGENTS.md").exists(), "the AGENTS.md hook block is removed at the end")
+
+    def test_each_iteration_takes_at_most_four_steps_and_seven_host_calls(self):
+        _, host, _ = default_campaign()
+        kinds = [json.loads(text)["action"]["kind"] for _, text in host.outputs]
+        self.assertEqual(set(kinds), {"dispatch_workers", "stop"}, "the host ran no executor and slept for none")
+        self.assertLessEqual(len(host.outputs) / 5, 4)
+        self.assertLessEqual(host.tool_calls / 5, 7)
+
+    def test_step_output_stays_small_and_does_not_grow_with_history(self):
+        _, host, _ = default_campaign()
+        sizes = [len(text) for _, text in host.outputs]
+        self.assertLess(max(sizes), 4000)
+        first_iteration, last_iteration = sizes[: len(sizes) // 5], sizes[-len(sizes) // 5:]
+        self.assertLess(max(last_iteration), max(first_iteration) * 1.5)
 
 
 class Simulation(unittest.TestCase):
@@ -33,32 +95,6 @@ class Simulation(unittest.TestCase):
         write_project(self.root, scenario, **overrides)
         self.host = Host(self.root)
         return self.host.run()
-
-    def test_five_iterations_through_every_state_to_complete(self):
-        final = self.run_campaign()
-        state = state_of(self.root)
-        self.assertEqual(final["action"]["terminal_state"], "COMPLETE")
-        self.assertEqual([r["iteration"] for r in state["completed_iterations"]], [1, 2, 3, 4, 5])
-        winners = [r["proposal_content_hash"] for r in state["completed_iterations"]]
-        self.assertEqual(len(set(winners)), 5, "a search space won twice")
-        visited = {e.get("from") for e in journal(self.root)} | {e.get("to") for e in journal(self.root)}
-        self.assertTrue(set(machine.RUNNING_STATES) <= visited, set(machine.RUNNING_STATES) - visited)
-        self.assertEqual(state["baseline"]["metric_value"], 0.65)
-        sweeps = json.loads((self.root / ".sim" / "sweeps.json").read_text())
-        sweeps.pop("_results")
-        self.assertEqual(sorted(sweeps), [f"sim-campaign-iter-{i}" for i in range(1, 6)])
-        self.assertTrue(all(s["launches"] == 1 for s in sweeps.values()))
-        self.assertAlmostEqual(state["spend_ledger"]["total_usd"], 5 * 2 * 0.05)
-        self.assertTrue((self.root / ".ml-metaopt" / "reports" / "final.md").exists())
-        self.assertTrue((self.root / ".ml-metaopt" / "reports" / "iteration-5.md").exists())
-        self.assertFalse((self.root / "AGENTS.md").exists(), "the AGENTS.md hook block is removed at the end")
-
-    def test_each_iteration_takes_at_most_four_steps_and_seven_host_calls(self):
-        self.run_campaign()
-        kinds = [json.loads(text)["action"]["kind"] for _, text in self.host.outputs]
-        self.assertEqual(set(kinds), {"dispatch_workers", "stop"}, "the host ran no executor and slept for none")
-        self.assertLessEqual(len(self.host.outputs) / 5, 4)
-        self.assertLessEqual(self.host.tool_calls / 5, 7)
 
     def test_every_executor_run_is_journaled_and_the_status_shows_them(self):
         write_project(self.root)
@@ -77,7 +113,7 @@ class Simulation(unittest.TestCase):
             self.assertIsInstance(entry["seconds"], float)
             self.assertIn(entry["id"], entry["summary"])
         self.assertIn("finished: 2 finished", entries[-1]["summary"])
-        recent = driver.status(self.root)["recent"]
+        recent = read_views.status(self.root)["recent"]
         self.assertTrue(any("executor poll_sweep" in line for line in recent), recent)
 
     def test_the_end_of_a_sweep_is_acted_on_at_once(self):
@@ -95,7 +131,7 @@ class Simulation(unittest.TestCase):
         self.assertEqual(held.total_seconds(), 60)
 
     def test_a_step_returns_at_its_wait_bound_with_the_sweeps_progress(self):
-        write_project(self.root, Scenario(polls_to_finish=12), **{"stop_conditions.max_iterations": 2})
+        write_project(self.root, Scenario(polls_to_finish=12), **{"stop_conditions.max_iterations": 1})
         host = Host(self.root, max_wait=30)
         final = host.run()
         self.assertEqual(final["action"]["terminal_state"], "COMPLETE")
@@ -124,13 +160,6 @@ class Simulation(unittest.TestCase):
         self.assertLess(sim_host.parse_time(state_of(self.root)["updated_at"]) - sim_host.parse_time(sim_host.START),
                         sim_host.parse_time("2026-01-01T00:30:00Z") - sim_host.parse_time("2026-01-01T00:00:00Z"))
 
-    def test_step_output_stays_small_and_does_not_grow_with_history(self):
-        self.run_campaign()
-        sizes = [len(text) for _, text in self.host.outputs]
-        self.assertLess(max(sizes), 4000)
-        first_iteration, last_iteration = sizes[: len(sizes) // 5], sizes[-len(sizes) // 5:]
-        self.assertLess(max(last_iteration), max(first_iteration) * 1.5)
-
     def test_a_failed_smoke_test_blocks_without_any_launch_and_resume_runs_it_again(self):
         final = self.run_campaign(Scenario(smoke_passes=False), **{"stop_conditions.max_iterations": 1})
         self.assertEqual(final["action"]["terminal_state"], "BLOCKED_CONFIG")
@@ -153,11 +182,12 @@ class Simulation(unittest.TestCase):
                          state["selected_sweep"]["proposal_id"])
 
     def test_missing_preflight_blocks_config_and_resume_continues_after_the_fix(self):
-        write_project(self.root, preflight=False)
+        one = {"stop_conditions.max_iterations": 1}
+        write_project(self.root, preflight=False, **one)
         final = Host(self.root).run()
         self.assertEqual(final["action"]["terminal_state"], "BLOCKED_CONFIG")
         self.assertEqual(state_of(self.root)["block"]["code"], "preflight-missing")
-        write_preflight(self.root, sim_host.campaign_document())
+        write_preflight(self.root, sim_host.campaign_document(**one))
         code, document = Host(self.root).step("resume")
         self.assertEqual(code, 0, document)
         resumed = [e for e in journal(self.root) if e.get("event") == "resume"]
@@ -259,7 +289,7 @@ class Simulation(unittest.TestCase):
         self.assertEqual(caps, {3})
 
     def test_identity_change_blocks_config_and_keeps_progress(self):
-        write_project(self.root)
+        write_project(self.root, **{"stop_conditions.max_iterations": 2})
         host = Host(self.root)
         for _ in range(400):
             code, document = host.step()
@@ -332,11 +362,12 @@ class ContinueOrStartOver(unittest.TestCase):
         write_project(self.root, Scenario(smoke_passes=False), **{"stop_conditions.max_iterations": 1})
         Host(self.root).run()
         before = state_of(self.root)
+        state_bytes = (self.root / ".ml-metaopt" / "state.json").read_bytes()
         code, document = Host(self.root).step("reset")
         self.assertEqual(code, 0, document)
         self.assertEqual(validation.validate_document("step-output", document, "reset output"), [])
         archive = self.root / document["reset"]["archive"]
-        self.assertEqual(json.loads((archive / "state.json").read_text()), before)
+        self.assertEqual((archive / "state.json").read_bytes(), state_bytes)
         self.assertTrue((archive / "journal.jsonl").is_file())
         self.assertEqual(sorted(p.name for p in (self.root / ".ml-metaopt").iterdir()),
                          ["archive", "lock", "preflight-readiness.json"])
@@ -347,14 +378,33 @@ class ContinueOrStartOver(unittest.TestCase):
         self.assertEqual(state_of(self.root)["created_at"] >= before["created_at"], True)
         self.assertEqual(len(state_of(self.root)["completed_iterations"]), 1)
 
+    def wait_for_executor_children(self):
+        """Until the executor children of earlier steps are done: each pending executor directive has its
+        result, and no child holds the directive's lock any more. Under max_wait 0 a step leaves its child
+        running; on a loaded machine the child may still be at work when the test steps or looks again."""
+        if not (self.root / ".ml-metaopt" / "state.json").exists():
+            return
+        pending = [r for r in state_of(self.root)["pending"] if r["name"] in EXECUTOR_DIRECTIVES]
+        deadline = time.monotonic() + 120
+        while any(not (self.root / r["result_path"]).exists() or is_locked(self.root / r["spec_path"])
+                  for r in pending):
+            self.assertLess(time.monotonic(), deadline, "an executor child did not finish")
+            time.sleep(0.02)
+
     def test_reset_is_refused_while_a_sweep_may_still_run(self):
         write_project(self.root, Scenario(polls_to_finish=50), **{"stop_conditions.max_iterations": 1})
         host = Host(self.root, max_wait=0)
         for _ in range(20):
+            self.wait_for_executor_children()
             _, document = host.step()
             if state_of(self.root)["current_sweep"] and state_of(self.root)["current_sweep"]["resources_live"]:
                 break
             host.act(document["action"])
+        else:
+            self.fail("the sweep was never launched")
+        # So that the listing changes only if the refused reset changed something, not by the launch's
+        # child writing its result after it.
+        self.wait_for_executor_children()
         files = sorted(p.relative_to(self.root) for p in (self.root / ".ml-metaopt").rglob("*"))
         code, refused = host.step("reset")
         self.assertEqual((code, refused["error"]["code"]), (1, "reset-refused"))
@@ -372,11 +422,14 @@ class HostRunsTheExecutor(unittest.TestCase):
     def run_both(self, scenario=None, preflight=True, **overrides):
         ends = {}
         for no_executor in (False, True):
-            root = self.tmp / f"no-executor-{no_executor}"
-            root.mkdir()
-            write_project(root, scenario, preflight, **overrides)
-            host = Host(root, no_executor=no_executor)
-            final = host.run()
+            if no_executor is False and (scenario, preflight, overrides) == (None, True, {}):
+                root, host, final = default_campaign()  # the same campaign, already run once
+            else:
+                root = self.tmp / f"no-executor-{no_executor}"
+                root.mkdir()
+                write_project(root, scenario, preflight, **overrides)
+                host = Host(root, no_executor=no_executor)
+                final = host.run()
             kinds = {json.loads(text)["action"]["kind"] for _, text in host.outputs}
             ran_inside = [e for e in journal(root) if e.get("event") == "executor"]
             if no_executor:

@@ -15,7 +15,6 @@ from bad_input import fresh_copy, position, read_state
 
 from metaopt_lib.contract import validation
 from metaopt_lib.contract.clock import add_seconds
-from metaopt_lib.control.state_store import CampaignDir
 from metaopt_lib.report.numbers import readable
 
 POLL_2 = bad_input.POLL_GATE_2                      # iteration 2's sweep just launched, no trial ended
@@ -38,10 +37,11 @@ def status(root, now=None, json_output=True):
 
 
 def edit_state(root, change) -> dict:
-    """Apply `change(state)` and write the state back through the validating writer."""
+    """Apply `change(state)` to the state with its history inline and write both back (the state
+    through the validating writer)."""
     state = read_state(root)
     change(state)
-    CampaignDir(root).write_state(state)
+    support.write_view(root, state)
     return state
 
 

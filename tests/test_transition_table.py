@@ -35,7 +35,7 @@ class GenericTransitions(unittest.TestCase):
                     self.assertEqual((new["machine_state"], new["status"]), ("BLOCKED_CONFIG", "BLOCKED_CONFIG"))
                     self.assertEqual((new["block"]["resume_state"], new["block"]["resume_phase"]),
                                      (state["machine_state"], state["phase"]))
-                    self.assertEqual(new["completed_iterations"], state["completed_iterations"])
+                    self.assertEqual(new["history"], state["history"])
                     self.assertEqual(new["spend_ledger"], state["spend_ledger"])
                     cleanup = {d["type"] for d in envelope["directives"]}
                     self.assertTrue({"remove_agents_hook", "emit_final_report"} <= cleanup)

@@ -9,6 +9,7 @@ import support  # noqa: F401
 from metaopt_lib.contract import schemas, validation
 from metaopt_lib.executor.cloud.adapter import RunInfo
 from metaopt_lib.executor.cloud.runs import trial_rows
+from metaopt_lib.contract.history import ListHistory
 from metaopt_lib.handoffs.common import Inputs
 from metaopt_lib.handoffs.history import BEST_ROWS, MAX_ROWS, RECENT_SWEEPS, trial_history
 from metaopt_lib.contract.trial_ranking import ranked, ranked_indices
@@ -42,14 +43,20 @@ def row(number, value, state="finished"):
 
 
 def state_with(iterations, current=None):
+    """(state, its history): `iterations` completed iterations, each with its best run."""
     completed = [{"iteration": i, "sweep_identity": f"c-iter-{i}",
                   "best_run": {"run_id": f"best-{i}", "metric_value": float(i), "config": {"lr": i}}}
                  for i in range(1, iterations + 1)]
-    return {"completed_iterations": completed, "current_sweep": current}
+    return {"current_sweep": current}, ListHistory(iterations=completed)
 
 
-def inputs(tables):
-    return Inputs(now="2026-11-22T09:00:00Z", trial_table=lambda identity: tables.get(identity))
+def inputs(tables, history):
+    return Inputs(now="2026-11-22T09:00:00Z", trial_table=lambda identity: tables.get(identity), history=history)
+
+
+def history_of(state_and_history, tables, direction, **options):
+    state, history = state_and_history
+    return trial_history(state, inputs(tables, history), direction, **options)
 
 
 def table(identity, rows, space=None):
@@ -60,26 +67,26 @@ class History(unittest.TestCase):
     def test_recent_sweeps_whole_older_iterations_by_their_best_run(self):
         iterations = RECENT_SWEEPS + 2
         tables = {f"c-iter-{i}": table(f"c-iter-{i}", [row(i * 10, 0.1 * i)]) for i in range(1, iterations + 1)}
-        history = trial_history(state_with(iterations), inputs(tables), "maximize")
+        history = history_of(state_with(iterations), tables, "maximize")
         self.assertEqual([r["run_id"] for r in history["trials"]],
                          ["best-1", "best-2"] + [f"t{i * 10}" for i in range(3, iterations + 1)])
         self.assertEqual([r["iteration"] for r in history["trials"]], list(range(1, iterations + 1)))
 
     def test_a_recent_sweep_without_a_table_gives_its_best_run(self):
-        history = trial_history(state_with(2), inputs({"c-iter-2": table("c-iter-2", [row(7, 0.3)])}), "minimize")
+        history = history_of(state_with(2), {"c-iter-2": table("c-iter-2", [row(7, 0.3)])}, "minimize")
         self.assertEqual([r["run_id"] for r in history["trials"]], ["best-1", "t7"])
 
     def test_the_latest_space_is_the_most_recent_tables(self):
         space = {"method": "bayes", "parameters": {"lr": {"min": 0.0, "max": 1.0}}}
         tables = {"c-iter-1": table("c-iter-1", [], {"method": "random", "parameters": {"lr": {"value": 1}}}),
                   "c-iter-2": table("c-iter-2", [], space)}
-        history = trial_history(state_with(2), inputs(tables), "minimize")
+        history = history_of(state_with(2), tables, "minimize")
         self.assertEqual(history["latest_space"], {"iteration": 2, **space})
 
     def test_a_long_history_keeps_the_best_and_the_latest_in_order(self):
         rows = [row(i, float(i)) for i in range(MAX_ROWS * 2)]
         rows[5]["metric_value"] = 10_000.0  # an early trial among the best
-        history = trial_history(state_with(1), inputs({"c-iter-1": table("c-iter-1", rows)}), "maximize")
+        history = history_of(state_with(1), {"c-iter-1": table("c-iter-1", rows)}, "maximize")
         kept = [r["run_id"] for r in history["trials"]]
         self.assertEqual((len(kept), history["trials_seen"]), (MAX_ROWS, MAX_ROWS * 2))
         self.assertIn("t5", kept)
@@ -91,7 +98,7 @@ class History(unittest.TestCase):
     def test_the_analysis_sees_only_the_current_sweep(self):
         current = {"iteration": 3, "sweep_identity": "c-iter-3", "best_run": None}
         tables = {"c-iter-2": table("c-iter-2", [row(1, 0.1)]), "c-iter-3": table("c-iter-3", [row(2, 0.2)])}
-        history = trial_history(state_with(2, current), inputs(tables), "maximize", only_current=True)
+        history = history_of(state_with(2, current), tables, "maximize", only_current=True)
         self.assertEqual([(r["run_id"], r["iteration"]) for r in history["trials"]], [("t2", 3)])
 
 

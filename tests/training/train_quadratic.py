@@ -1,6 +1,10 @@
 """A small real training script for the local backend tests: reads wandb.config, logs a loss with
 wandb.log under WANDB_MODE=offline, and records what it did in its own file so tests can check the
-executor's report against the program's own account (not against the executor's capture)."""
+executor's report against the program's own account (not against the executor's capture).
+
+A test that must kill a trial mid-run asks for it with a file pause-when-N-finished in the results
+directory: the first trial to log its first loss while N trials have finished takes that file (renames
+it, so only one does), records "paused" and logs nothing more until it is killed."""
 import json
 import os
 import sys
@@ -22,6 +26,27 @@ def save(path, record):
     os.replace(path + ".tmp", path)
 
 
+def finished_trials(results):
+    count = 0
+    for name in os.listdir(results):
+        if name.endswith(".json"):
+            try:
+                with open(os.path.join(results, name)) as handle:
+                    count += json.load(handle).get("finished") is True
+            except (OSError, ValueError):
+                pass
+    return count
+
+
+def claim_pause(results, run_id):
+    try:
+        os.rename(os.path.join(results, f"pause-when-{finished_trials(results)}-finished"),
+                  os.path.join(results, f"paused-{run_id}"))
+    except FileNotFoundError:
+        return False
+    return True
+
+
 def main():
     run = wandb.init(config=dict(DEFAULTS))
     cfg = run.config
@@ -33,6 +58,11 @@ def main():
         wandb.log({"loss": loss, "epoch": epoch})
         record["losses"].append(loss)
         save(path, record)
+        if epoch == 0 and claim_pause(os.environ["METAOPT_TEST_RESULTS"], run.id):
+            record["paused"] = True
+            save(path, record)
+            while True:  # killed here by the test, mid-trial
+                time.sleep(1)
         if behaviour == "hang":  # stops logging and never ends: the idle watchdog must kill it
             while True:
                 time.sleep(1)

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from pathlib import Path
 
 
@@ -35,7 +34,7 @@ def write_bytes_atomic(path, data: bytes, mode: int | None = None) -> None:
     """Replace path with exactly these bytes (mode: the file's permissions; default from the umask)."""
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix="." + target.name + ".", suffix=".tmp", dir=target.parent)
+    fd, tmp = _temporary(target)
     try:
         with os.fdopen(fd, "wb") as handle:
             os.fchmod(handle.fileno(), FILE_MODE if mode is None else mode)
@@ -50,9 +49,23 @@ def write_bytes_atomic(path, data: bytes, mode: int | None = None) -> None:
     _fsync_dir(target.parent)
 
 
-def write_json_atomic(path, document) -> None:
-    """Write one JSON document atomically (NaN and Infinity are refused before anything is written)."""
-    write_text_atomic(path, json.dumps(document, indent=2, sort_keys=True, allow_nan=False) + "\n")
+def write_json_atomic(path, document, compact=False) -> None:
+    """Write one JSON document atomically (NaN and Infinity are refused before anything is written).
+    Indented for a person to read, or `compact` on one line for a record kept for the program (json's
+    C encoder writes it, several times faster than the indenting Python one on a large document)."""
+    text = json.dumps(document, sort_keys=True, allow_nan=False, **({} if compact else {"indent": 2}))
+    write_text_atomic(path, text + "\n")
+
+
+def _temporary(target: Path):
+    """(descriptor, path) of a new, private temporary file beside target (what tempfile.mkstemp does,
+    without importing tempfile and the random module it loads on every step)."""
+    while True:
+        tmp = target.parent / f".{target.name}.{os.urandom(6).hex()}.tmp"
+        try:
+            return os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o600), tmp
+        except FileExistsError:
+            continue
 
 
 def _fsync_dir(directory: Path) -> None:

@@ -16,8 +16,15 @@ KiB, MiB = 1024, 1024 * 1024
 READ_BOUNDS = {
     "campaign": Bound(256 * KiB, "a campaign is a few kilobytes of YAML written by hand; a search_space of "
                                  "hundreds of values fits many times over, and YAML is the slowest format to parse"),
-    "state": Bound(64 * MiB, "the state keeps every completed iteration: about 1.1 KB each (1.1 MB at iteration "
-                             "1,000), so the bound holds tens of thousands of iterations"),
+    "state": Bound(64 * MiB, "the state keeps what the next step needs, a few kilobytes whatever the campaign's "
+                             "length (its history is in history/), but a version 4 state to migrate keeps every "
+                             "completed iteration, about 1.1 KB each: tens of thousands fit"),
+    "history-iteration": Bound(256 * KiB, "one completed iteration: its best run's configuration and counts"),
+    "history-learning": Bound(64 * KiB, "one learning: one line of text"),
+    "history-ledger": Bound(64 * KiB, "one spend entry"),
+    "history-file": Bound(256 * MiB, "a history file of the campaign: about 1.1 KB per completed iteration, far "
+                                     "less per learning or spend entry, for campaigns of tens of thousands of "
+                                     "iterations"),
     "handoff-envelope": Bound(4 * MiB, "an envelope carries one step's worker tasks and directives"),
     "directive": Bound(1 * MiB, "a directive carries one sweep config and a command, a few kilobytes"),
     "executor-result": Bound(1 * MiB, "a result's logs are tails of bounded lines, its listings capped by its "

@@ -21,7 +21,7 @@ from __future__ import annotations
 import re
 import shlex
 from pathlib import Path
-from typing import Mapping
+from collections.abc import Mapping
 
 from . import validation
 from .issues import Issue, sort_issues

@@ -1,8 +1,6 @@
 """Semantic rules for handoff envelopes, checked against the machine table and, when given, the state."""
 from __future__ import annotations
 
-from dataclasses import replace
-
 from . import machine
 from .check_util import iteration_path_issue
 from .document_checks import check_directive, check_worker_task
@@ -56,7 +54,7 @@ def _check_nested_documents(doc, label):
 
 
 def _rebased(issues, prefix):
-    return [replace(issue, parts=prefix + issue.parts) for issue in issues]
+    return [issue._replace(parts=prefix + issue.parts) for issue in issues]
 
 
 def _check_patch_owners(doc, agent, label):
@@ -66,7 +64,12 @@ def _check_patch_owners(doc, agent, label):
         if not isinstance(path, str):
             continue
         field = path.split("/")[1].replace("~1", "/").replace("~0", "~")
-        owner = machine.FIELD_OWNERS.get(field)
+        if field in machine.HISTORY_OWNERS and (op.get("op") != "append" or path != f"/{field}"):
+            out.append(Issue(label, ("state_patch", index), "envelope.history_append_only",
+                             f"{op.get('op')} {path}: the history is append-only",
+                             f"append at /{field}", "append a new record; records once written never change"))
+            continue
+        owner = machine.FIELD_OWNERS.get(field) or machine.HISTORY_OWNERS.get(field)
         if owner != agent:
             why = "an engine field" if field in machine.ENGINE_FIELDS else (f"owned by {owner}" if owner else "not a state field")
             out.append(Issue(label, ("state_patch", index, "path"), "envelope.patch_field_not_owned",

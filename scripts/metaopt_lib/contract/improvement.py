@@ -11,8 +11,7 @@ from noise, so it is not adopted (unless there is no baseline yet).
 from __future__ import annotations
 
 import math
-import statistics
-from dataclasses import dataclass
+from collections import namedtuple
 
 from .state_views import improves
 
@@ -22,15 +21,13 @@ BELOW_THRESHOLD, WITHIN_NOISE, NOISE_UNMEASURED, NOT_BETTER = (
     "below_threshold", "within_noise", "noise_unmeasured", "not_better")
 
 
-@dataclass(frozen=True)
-class Verdict:
-    code: str
-    value: float | None          # the value judged: the re-runs' mean with a noise floor, else the best
-    gain: float | None           # direction-aware: positive is better than the baseline
-    threshold: float
-    noise_bound: float | None    # sd_multiple x sd, when a noise floor with a deviation was measured
-    finished: int | None = None  # re-runs that finished, with a noise floor
-    repeats: int | None = None
+class Verdict(namedtuple("Verdict", "code value gain threshold noise_bound finished repeats",
+                          defaults=(None, None))):
+    """code; value: the value judged (the re-runs' mean with a noise floor, else the best); gain:
+    direction-aware, positive is better than the baseline; threshold; noise_bound: sd_multiple x sd,
+    when a noise floor with a deviation was measured; finished and repeats: the re-runs, with one."""
+
+    __slots__ = ()
 
     @property
     def adopted(self) -> bool:
@@ -39,6 +36,8 @@ class Verdict:
 
 def mean_and_sd(values) -> tuple:
     """(mean, sample standard deviation) of finite values; None where too few."""
+    import statistics  # only an iteration with a noise floor needs it
+
     values = [float(v) for v in values if isinstance(v, (int, float)) and math.isfinite(v)]
     mean = statistics.fmean(values) if values else None
     sd = statistics.stdev(values) if len(values) >= 2 else None

@@ -1,7 +1,7 @@
 """The one error type of every reader: a problem at a JSON path, with what was expected and how to fix it."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections import namedtuple
 
 
 def render_path(parts) -> str:
@@ -22,17 +22,12 @@ def _sort_key(parts):
     return tuple((0, p, "") if isinstance(p, int) else (1, 0, p) for p in parts)
 
 
-@dataclass(frozen=True)
-class Issue:
+# A namedtuple, not a dataclass: every process that reads a file builds these, and the dataclasses
+# module would load inspect and ast into each of them (a good part of a step's start-up).
+class Issue(namedtuple("Issue", "file parts rule problem expected fix", defaults=("", ""))):
     """One problem in one document."""
 
-    file: str
-    parts: tuple
-    rule: str
-    problem: str
-    expected: str = ""
-    fix: str = ""
-    extra: dict = field(default_factory=dict, compare=False, hash=False)
+    __slots__ = ()
 
     @property
     def path(self) -> str:

@@ -10,8 +10,6 @@ import json
 import math
 import re
 
-import yaml
-
 from .issues import Issue
 from .regular_files import FileRefused, read_regular
 
@@ -54,6 +52,11 @@ def read_text(path, label, max_bytes=MAX_FILE_BYTES, within=None):
         data = read_regular(path, label, max_bytes, within)
     except FileRefused as exc:
         return None, [exc.issue]
+    return decoded(data, label)
+
+
+def decoded(data: bytes, label):
+    """The UTF-8 text of a file's bytes (a BOM dropped). Returns (text or None, issues)."""
     if data.startswith(b"\xef\xbb\xbf"):
         data = data[3:]
     try:
@@ -87,8 +90,13 @@ def parse_json(text, label):
 
 def parse_yaml(text, label):
     """Parse one YAML document strictly. Returns (document or None, issues)."""
+    import yaml  # only a YAML file is parsed with it (a step whose campaign is cached reads none)
+
+    # libyaml's parser when PyYAML has it (its wheels do): the pure-Python scanner takes time quadratic
+    # in the nesting depth (seconds on a hostile file), libyaml refuses nesting beyond 1,000 levels at once.
+    # Both compose the same nodes; the checks below read them alike.
     try:
-        loader = yaml.SafeLoader(text)
+        loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)(text)
     except yaml.YAMLError as exc:  # the reader refuses NUL and other non-printable characters up front
         return None, [_yaml_syntax(exc, label)]
     try:
@@ -98,7 +106,7 @@ def parse_yaml(text, label):
             _check_nodes(node, (), label, issues, [0])
         doc = loader.construct_document(node) if node is not None else None
     except yaml.YAMLError as exc:
-        return None, [_yaml_syntax(exc, label)]
+        return None, [_too_deep(label) if "maximum nesting depth" in str(exc) else _yaml_syntax(exc, label)]
     except RecursionError:
         return None, [_too_deep(label)]
     except _LimitExceeded as exc:
@@ -147,7 +155,17 @@ def load_document(path, label=None, fmt=None, max_bytes=MAX_FILE_BYTES, within=N
     return parse_yaml(text, label) if fmt == "yaml" else parse_json(text, label)
 
 
+def parse_document(data: bytes, label, fmt):
+    """Parse a file's bytes already read as JSON or YAML. Returns (document or None, issues)."""
+    text, issues = decoded(data, label)
+    if text is None:
+        return None, issues
+    return parse_yaml(text, label) if fmt == "yaml" else parse_json(text, label)
+
+
 def _check_nodes(node, parts, label, issues, count):
+    import yaml
+
     count[0] += 1
     if count[0] > MAX_NODES:
         raise _LimitExceeded(_too_large(label))
@@ -163,7 +181,7 @@ def _check_nodes(node, parts, label, issues, count):
     elif isinstance(node, yaml.SequenceNode):
         for index, item in enumerate(node.value):
             _check_nodes(item, parts + (index,), label, issues, count)
-    elif (isinstance(node, yaml.ScalarNode) and node.style is None
+    elif (isinstance(node, yaml.ScalarNode) and not node.style  # plain: None in PyYAML, "" in libyaml
           and node.tag == "tag:yaml.org,2002:str" and _EXPONENT_FLOAT.match(node.value)):
         issues.append(Issue(label, parts, "parse.yaml_exponent_float",
                             f"'{node.value}' is read by YAML 1.1 as a string, not a number",

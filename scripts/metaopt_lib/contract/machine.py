@@ -157,12 +157,16 @@ FIELD_OWNERS = {
     "control": REMOTE,
     "iteration": CLOSE,
     "baseline": CLOSE,
-    "learnings": CLOSE,
-    "completed_iterations": CLOSE,
     "no_improve_streak": CLOSE,
 }
+# The history the handoffs append to (an envelope's `append` at the field's path): the engine writes
+# the records to .ml-metaopt/history/ (contract/history.py), not into the state.
+HISTORY_OWNERS = {
+    "completed_iterations": CLOSE,
+    "learnings": CLOSE,
+}
 ENGINE_FIELDS = ("schema_version", "machine_state", "status", "phase", "step_seq", "pending",
-                 "block", "terminal", "created_at", "updated_at")
+                 "block", "terminal", "history", "created_at", "updated_at")
 
 
 def status_for(machine_state: str) -> str:

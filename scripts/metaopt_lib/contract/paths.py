@@ -4,6 +4,7 @@ from pathlib import Path
 
 SKILL_ROOT = Path(__file__).resolve().parents[3]
 SCHEMA_DIR = SKILL_ROOT / "references" / "schemas"
+SCHEMA_SUFFIX = ".schema.json"
 REFERENCES_DIR = SKILL_ROOT / "references"
 METAOPT_DIR_NAME = ".ml-metaopt"
 CAMPAIGN_FILE = "ml_metaopt_campaign.yaml"

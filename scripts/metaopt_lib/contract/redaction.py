@@ -23,7 +23,7 @@ Which values are secrets for a campaign (its environment's and its file's) is ca
 from __future__ import annotations
 
 import re
-from typing import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
 REDACTED = "[REDACTED]"
 SECRET_NAME_WORDS = ("KEY", "TOKEN", "SECRET", "PASSWORD", "PASSWD", "CREDENTIAL", "AUTH")

@@ -142,6 +142,22 @@ def append_regular(path, label, data: bytes, within=None) -> None:
         os.fsync(handle.fileno())
 
 
+def append_after(path, label, committed: int, data: bytes, within=None) -> None:
+    """Append data to a regular file after its first `committed` bytes, cutting off whatever follows
+    them (what a killed writer appended without committing it); fsynced. A file shorter than
+    `committed` is refused (its committed part is gone), and nothing is written."""
+    with open_append(path, label, within) as handle:
+        size = os.fstat(handle.fileno()).st_size
+        if size < committed:
+            raise FileRefused(Issue(label, (), "history.damaged", f"the file has {size} bytes, the state committed "
+                                    f"{committed}", "the lines the campaign appended, unchanged",
+                                    "restore .ml-metaopt/history/ from a backup of the campaign directory"))
+        os.ftruncate(handle.fileno(), committed)
+        handle.write(data)
+        handle.flush()
+        os.fsync(handle.fileno())
+
+
 def _check_type(info, label) -> None:
     if stat.S_ISREG(info.st_mode):
         return

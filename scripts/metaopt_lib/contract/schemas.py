@@ -1,18 +1,13 @@
 """Load every contract schema once and turn jsonschema errors into clear Issues."""
 from __future__ import annotations
 
-import difflib
 import json
 import re
 from functools import lru_cache
 
-from jsonschema import Draft202012Validator, FormatChecker
-from referencing import Registry, Resource
-
 from .issues import Issue
-from .paths import SCHEMA_DIR
-
-SCHEMA_SUFFIX = ".schema.json"
+from .paths import SCHEMA_DIR, SCHEMA_SUFFIX
+from .schema_values import python_pattern
 
 MAX_SCHEMA_ISSUES = 200
 
@@ -29,13 +24,18 @@ def load_schema(name: str) -> dict:
 
 
 @lru_cache(maxsize=None)
-def registry() -> Registry:
+def registry():
+    from referencing import Registry, Resource  # jsonschema's; imported only when something is validated
+
     resources = [(load_schema(n)["$id"], Resource.from_contents(load_schema(n))) for n in schema_names()]
     return Registry().with_resources(resources)
 
 
 @lru_cache(maxsize=None)
-def validator(name: str) -> Draft202012Validator:
+def validator(name: str):
+    """jsonschema's validator of a contract (imported here: a step that validates nothing never loads it)."""
+    from jsonschema import Draft202012Validator, FormatChecker
+
     return Draft202012Validator(compiled_schema(name), registry=registry(), format_checker=FormatChecker())
 
 
@@ -79,15 +79,15 @@ def _inline(node, base, stack):
     return compiled
 
 
-def python_pattern(pattern: str) -> str:
-    """ECMA-262 '$' ends the input; Python's also matches before a final newline. Use '\\Z'."""
-    if pattern.endswith("$") and not pattern.endswith("\\$"):
-        return pattern[:-1] + "\\Z"
-    return pattern
-
-
 def schema_issues(name: str, document, label: str) -> list:
-    """Every schema violation of document as Issues (unsorted), at most MAX_SCHEMA_ISSUES of them."""
+    """Every schema violation of document as Issues (unsorted), at most MAX_SCHEMA_ISSUES of them. The
+    fast validator (fast_schema.py, the same verdict) answers first; jsonschema is asked, for the issues,
+    only about a document it refuses."""
+    from .fast_schema import compile_validator
+
+    check = compile_validator(name)
+    if check is not None and check(document):
+        return []
     out = []
     for error in validator(name).iter_errors(document):
         out.extend(_translate(error, label))
@@ -131,6 +131,8 @@ def _first_sentence(schema) -> str:
 def _did_you_mean(word, choices) -> str:
     if any(name in str(word) for name in RETIRED_NAMES):
         return f"'{word}' belongs to the retired v3 design and is not built"
+    import difflib  # only a document with a problem gets a suggestion
+
     close = difflib.get_close_matches(str(word), [str(c) for c in choices], n=1, cutoff=0.6)
     return f"did you mean '{close[0]}'?" if close else ""
 

@@ -135,12 +135,19 @@ def _check_ledger(doc, label):
         return []
     out = []
     entries = [e for e in ledger.get("entries") or [] if isinstance(e, dict)]
-    amounts = [e.get("usd") for e in entries]
+    amounts = [e.get("usd") for e in entries] + [ledger.get("closed_usd")]
     total = ledger.get("total_usd")
     if all(_num(a) for a in amounts) and _num(total) and abs(sum(amounts) - total) > _USD_TOLERANCE:
         out.append(Issue(label, ("spend_ledger", "total_usd"), "state.ledger_total_mismatch",
-                         f"total {total} is not the sum of entries ({sum(amounts):g})", "the sum of the entries",
-                         "recompute total_usd; the ledger is never reset"))
+                         f"total {total} is not closed_usd plus the entries ({sum(amounts):g})",
+                         "closed_usd plus the sum of the entries", "recompute total_usd; the ledger is never reset"))
+    iteration = doc.get("iteration")
+    for index, entry in enumerate(entries):
+        if isinstance(iteration, int) and isinstance(entry.get("iteration"), int) and entry["iteration"] != iteration:
+            out.append(Issue(label, ("spend_ledger", "entries", index, "iteration"), "state.ledger_entry_closed",
+                             f"an entry of iteration {entry['iteration']} in iteration {iteration}",
+                             f"entries of iteration {iteration} (earlier ones are in history/ledger.jsonl)",
+                             "restore the state from the journal"))
     seen = set()
     for index, entry in enumerate(entries):
         if entry.get("sweep_identity") in seen:
@@ -153,20 +160,19 @@ def _check_ledger(doc, label):
 def _check_history(doc, label):
     out = []
     iteration = doc.get("iteration")
-    previous = 0
-    records = [r for r in doc.get("completed_iterations") or [] if isinstance(r, dict)]
-    for index, record in enumerate(records):
-        number = record.get("iteration")
-        if isinstance(number, int) and isinstance(iteration, int) and not previous < number <= iteration:
-            out.append(Issue(label, ("completed_iterations", index, "iteration"), "state.iteration_history_order",
-                             f"iteration {number} out of order", f"increasing numbers up to {iteration}",
-                             "restore the history from the journal"))
-        previous = number if isinstance(number, int) else previous
+    iterations = (doc.get("history") or {}).get("iterations")
+    if not isinstance(iterations, dict):
+        return out
+    last, count = iterations.get("last_iteration"), iterations.get("count")
+    if isinstance(last, int) and isinstance(iteration, int) and last > iteration:
+        out.append(Issue(label, ("history", "iterations", "last_iteration"), "state.iteration_history_order",
+                         f"iteration {last} completed in iteration {iteration}", f"at most {iteration}",
+                         "restore the state from the journal"))
     streak = doc.get("no_improve_streak")
-    if isinstance(streak, int) and streak > len(records):
+    if isinstance(streak, int) and isinstance(count, int) and streak > count:
         out.append(Issue(label, ("no_improve_streak",), "state.streak_exceeds_history",
-                         f"streak {streak} with {len(records)} completed iterations",
-                         f"at most {len(records)}", "recompute the streak from completed_iterations"))
+                         f"streak {streak} with {count} completed iterations",
+                         f"at most {count}", "recompute the streak from history/iterations.jsonl"))
     created, updated = doc.get("created_at"), doc.get("updated_at")
     if isinstance(created, str) and isinstance(updated, str) and updated < created:
         out.append(Issue(label, ("updated_at",), "state.time_order", "updated_at is before created_at",

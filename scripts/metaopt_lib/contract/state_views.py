@@ -7,6 +7,11 @@ def sweep_identity(state) -> str:
     return f"{state['campaign']['name']}-iter-{state['iteration']}"
 
 
+def iteration_closed(state) -> bool:
+    """Whether the current iteration's record is in the history already (it is counted once)."""
+    return state["history"]["iterations"]["last_iteration"] == state["iteration"]
+
+
 def pending_of(state, name):
     """Pending records of one worker or directive type, oldest first."""
     return [p for p in state["pending"] if p["name"] == name]

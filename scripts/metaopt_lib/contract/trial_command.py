@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import re
 import sys
-from typing import Mapping
+from collections.abc import Mapping
 
 DEFAULT_COMMAND = ("${env}", "${interpreter}", "${program}", "${args}")
 ENVVAR_MACRO = re.compile(r"\$\{envvar:([A-Z0-9_]*)\}")

@@ -2,13 +2,12 @@
 from __future__ import annotations
 
 from collections import namedtuple
-from dataclasses import dataclass
 from pathlib import Path
 
 from . import document_checks, envelope_checks, schemas, state_checks, sweep_checks
 from .bounds import max_bytes
 from .issues import ContractError, sort_issues
-from .loaders import load_document
+from .loaders import load_document, parse_document
 
 Kind = namedtuple("Kind", "name schema fmt check file_names description")
 
@@ -16,6 +15,12 @@ KINDS = {k.name: k for k in [
     Kind("campaign", "campaign", "yaml", document_checks.check_campaign,
          ("ml_metaopt_campaign.yaml", "ml_metaopt_campaign.yml"), "campaign file"),
     Kind("state", "state", "json", state_checks.check_state, ("state.json",), "campaign state"),
+    Kind("history-iteration", "history-iteration", "json", lambda document, label, ctx: [], (),
+         "a completed iteration (a line of history/iterations.jsonl)"),
+    Kind("history-learning", "history-learning", "json", lambda document, label, ctx: [], (),
+         "a learning (a line of history/learnings.jsonl)"),
+    Kind("history-ledger", "history-ledger", "json", lambda document, label, ctx: [], (),
+         "a spend entry of an earlier sweep (a line of history/ledger.jsonl)"),
     Kind("handoff-envelope", "handoff-envelope", "json", envelope_checks.check_envelope, (), "handoff envelope"),
     Kind("directive", "directive", "json", document_checks.check_directive, (), "directive"),
     Kind("executor-result", "executor-result", "json", document_checks.check_executor_result, (), "executor result"),
@@ -43,14 +48,11 @@ KINDS = {k.name: k for k in [
 ]}
 
 
-@dataclass(frozen=True)
-class Context:
-    """What cross-document rules need: the campaign objective, the task answered, the current state."""
+class Context(namedtuple("Context", "objective task_id proposal_ids state", defaults=(None, None, None, None))):
+    """What cross-document rules need: the campaign objective, the task answered (its id and proposal
+    ids), the current state."""
 
-    objective: dict | None = None
-    task_id: str | None = None
-    proposal_ids: frozenset | None = None
-    state: dict | None = None
+    __slots__ = ()
 
 
 def context_from_campaign(campaign: dict) -> Context:
@@ -89,6 +91,17 @@ def load_and_validate(kind: str, path, label: str | None = None, context: Contex
     flagged = {i.parts for i in parse_issues}
     # A value the parser already flagged (e.g. 1e-5 read as a string) would also fail its type
     # check; report the parser's clearer message only.
+    issues = [i for i in validate_document(kind, document, label, context) if i.parts not in flagged]
+    return document, sort_issues(parse_issues + issues)
+
+
+def parse_and_validate(kind: str, data: bytes, label: str, context: Context | None = None):
+    """Parse and validate a file's bytes already read (by the file rules). Returns (document or None,
+    sorted issues)."""
+    document, parse_issues = parse_document(data, label, KINDS[kind].fmt)
+    if document is None and parse_issues:
+        return None, sort_issues(parse_issues)
+    flagged = {i.parts for i in parse_issues}
     issues = [i for i in validate_document(kind, document, label, context) if i.parts not in flagged]
     return document, sort_issues(parse_issues + issues)
 

@@ -86,7 +86,7 @@ LIMIT_SETTINGS = {"budget": "compute.max_budget_usd", "max_iterations": "stop_co
 def stop_action(campaign_dir, state) -> dict:
     """Stop, with what the user can do next: every command named works in this state."""
     terminal = state["terminal"] or {"state": state["machine_state"], "reason": "stopped"}
-    found = "the results and the best configuration" if state["completed_iterations"] else "what happened"
+    found = "the results and the best configuration" if state["history"]["iterations"]["count"] else "what happened"
     root = campaign_dir.root
     resume = f"python3 {METAOPT_SCRIPT} resume --project-root {root}"
     reset = f"python3 {METAOPT_SCRIPT} reset --project-root {root}"

@@ -5,7 +5,7 @@ import datetime
 import os
 
 from ..contract import machine, validation
-from ..contract.campaign import apply_defaults, identity_hash, runtime_config_hash
+from ..contract.campaign import identity_hash, runtime_config_hash
 from ..contract.clock import format_time
 from ..contract.issues import ContractError, Issue
 from ..contract.locks import Busy
@@ -13,10 +13,8 @@ from ..contract.paths import CAMPAIGN_FILE, PREFLIGHT_FILE, trial_table_path
 from ..contract.redaction import Redactor, secret_values
 from ..handoffs import HANDOFFS
 from ..handoffs.common import Inputs, ResultInput
-from ..report.best import best_document
-from . import actions, engine, mechanical
+from . import engine
 from .state_store import CampaignDir, state_digest
-from .status_view import status_view
 
 RESULT_KIND = {"metaopt-ideation-worker": "ideation-result", "metaopt-selection-worker": "selection-result",
                "metaopt-analysis-worker": "analysis-result"}
@@ -43,18 +41,13 @@ def now_utc() -> str:
     return format_time(datetime.datetime.now(datetime.timezone.utc))
 
 
-def load_campaign(cdir):
-    """(campaign with defaults or None, issues)."""
-    document, issues = cdir.load("campaign", cdir.root / CAMPAIGN_FILE)
-    return (apply_defaults(document) if not issues else None), tuple(issues)
-
-
-def read_state(cdir):
+def read_state(cdir, write_migration=True):
+    """The campaign's state (a version 4 one migrated: written so only by a caller holding the lock)."""
     if not cdir.has_state():
         raise StepError("state-invalid", "this project has no campaign state yet",
                         "Run metaopt.py step to start the campaign from ml_metaopt_campaign.yaml.")
     try:
-        return cdir.read_state()
+        return cdir.read_state(write_migration)
     except ContractError as exc:
         raise StepError("state-invalid", f"{cdir.rel(cdir.state_path)} is invalid: {exc.issues[0].message}",
                         "Restore state.json from a backup, or move .ml-metaopt/ aside to start the campaign "
@@ -64,7 +57,9 @@ def read_state(cdir):
 def gather_inputs(cdir, state, campaign_issues, now) -> Inputs:
     """Read the preflight artifact, every pending worker task, and every pending record's result,
     each validated by its contract (a worker result against the task it answers)."""
-    preflight = _result_input(cdir, "preflight-readiness", cdir.root / PREFLIGHT_FILE, validation.Context())
+    # Only LOAD_CAMPAIGN judges the preflight artifact; no other step reads it.
+    preflight = (_result_input(cdir, "preflight-readiness", cdir.root / PREFLIGHT_FILE, validation.Context())
+                 if state["machine_state"] == machine.INITIAL_STATE else ResultInput())
     results, tasks = {}, {}
     for record in state["pending"]:
         path = cdir.path(record["result_path"])
@@ -78,7 +73,7 @@ def gather_inputs(cdir, state, campaign_issues, now) -> Inputs:
         elif record["name"] in machine.EXECUTOR_DIRECTIVES and os.path.lexists(path):
             results[record["id"]] = _result_input(cdir, "executor-result", path, validation.Context())
     return Inputs(now=now, campaign_issues=campaign_issues, preflight=preflight, results=results, tasks=tasks,
-                  trial_table=trial_table_reader(cdir))
+                  trial_table=trial_table_reader(cdir), history=cdir.history(state))
 
 
 def trial_table_reader(cdir):
@@ -147,7 +142,7 @@ def unusable_file_error(exc) -> StepError:
 
 def engine_step(cdir, now):
     """One engine step: (state after it, the envelope applied or None in a terminal state)."""
-    campaign, campaign_issues = load_campaign(cdir)
+    campaign, campaign_issues = cdir.campaign()
     fresh = not cdir.has_state()
     if fresh:
         if campaign is None:
@@ -175,18 +170,19 @@ def apply(cdir, state, envelope, now):
     # prints of the envelope is what was applied.
     envelope.update(cdir.redactor.document(envelope))
     try:
-        new_state = engine.apply_envelope(state, envelope, now)
+        applied = engine.apply(state, envelope, now)
     except ContractError as exc:
         raise StepError("envelope-refused", f"the {envelope.get('agent')} envelope was refused: "
                         f"{exc.issues[0].message}", "This is a bug in the skill; report it with the journal.",
                         exc.issues) from None
+    new_state = applied.state
     for directive in envelope["directives"]:
         record = next(r for r in new_state["pending"] if r["id"] == directive["directive_id"])
         cdir.write_spec(record["spec_path"], directive)
     for launch in envelope["worker_launches"]:
         cdir.write_spec(launch["task_path"], launch["task"])
     cdir.write_handoff(envelope)
-    cdir.write_state(new_state, validated=True)
+    cdir.write_state(new_state, validated=True, appends=applied.appends, committed=state["history"])
     closed = {item["id"] for item in envelope["resolved_pending"]}
     for record in state["pending"]:
         if record["id"] in closed:
@@ -203,9 +199,12 @@ def run_mechanical(cdir, state, now):
     done = [r for r in state["pending"] if r["kind"] == "directive" and r["name"] in machine.MECHANICAL_DIRECTIVES]
     if not done:
         return state
+    from . import mechanical  # the reports, imported by the step that writes one
+
+    view = cdir.view(state)
     for record in done:
         directive = cdir.load_valid("directive", cdir.path(record["spec_path"]))
-        mechanical.run(cdir, directive, state)
+        mechanical.run(cdir, directive, view)
     return _close_records(cdir, state, done, now, "mechanical directives carried out")
 
 
@@ -271,28 +270,3 @@ def _engine_write(cdir, state, now, entry, **changes):
     cdir.write_state(new_state)
     cdir.append_journal({"seq": new_state["step_seq"], "applied_to": state_digest(state), "at": now, **entry})
     return new_state
-
-
-def status(project_root, now=None) -> dict:
-    """The status view as of `now` (default: the clock), read without the writer lock (state writes
-    are atomic)."""
-    cdir = CampaignDir(project_root)
-    state = read_state(cdir)
-    return status_view(state, cdir.journal_tail(5), _status_action(cdir, state), now or now_utc())
-
-
-def best(project_root) -> dict:
-    """The best-result view (`metaopt.py best`), read without the writer lock."""
-    cdir = CampaignDir(project_root)
-    state = read_state(cdir)
-    campaign, _ = load_campaign(cdir)
-    return cdir.redactor.document(best_document(cdir.root, state, campaign))
-
-
-def _status_action(cdir, state):
-    move = actions.next_move(cdir, state, None)
-    if move["kind"] == "stop":
-        return actions.stop_action(cdir, state)
-    if move["kind"] == "dispatch_workers":
-        return actions.dispatch_action(move["records"])
-    return actions.step_action(state)

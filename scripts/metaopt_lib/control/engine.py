@@ -1,41 +1,73 @@
 """Apply a handoff envelope to a state: the only code that changes state.json's contents.
 
-apply_envelope is pure. It refuses (ContractError) an envelope that breaks its schema, the owner
-map, the transition table, the phases or the sequence, and any result that is not a valid state;
-a refused envelope changes nothing.
+apply is pure. It refuses (ContractError) an envelope that breaks its schema, the owner map, the
+transition table, the phases or the sequence, and any result that is not a valid state; a refused
+envelope changes nothing. Appends to the history (completed iterations, learnings) and the spend
+entries of iterations that ended become lines for .ml-metaopt/history/ (contract/history.py), which
+the caller writes before the state that commits them.
 """
 from __future__ import annotations
 
 import copy
+from collections import namedtuple
 
-from ..contract import machine, validation
+from ..contract import history, machine, validation
 from ..contract.issues import ContractError, Issue
 from ..contract.paths import directive_path
+
+
+class Applied(namedtuple("Applied", "state appends records")):
+    """A state after an envelope; appends: history kind -> the bytes its file gets (after the committed
+    end the state before recorded); records: history kind -> the records those bytes hold."""
+
+    __slots__ = ()
 
 
 def initial_state(campaign, identity_hash, runtime_hash, now) -> dict:
     """The state of a campaign that has never run: LOAD_CAMPAIGN, iteration 1, nothing spent."""
     return {
-        "schema_version": 4,
+        "schema_version": 5,
         "campaign": {"name": campaign["campaign"]["name"], "identity_hash": identity_hash,
                      "runtime_config_hash": runtime_hash},
         "hydration": None, "machine_state": machine.INITIAL_STATE, "status": "RUNNING",
         "phase": machine.phases_of(machine.INITIAL_STATE)[0], "step_seq": 0, "iteration": 1, "pending": [],
         "proposal_pool": [], "selected_sweep": None, "current_sweep": None,
-        "spend_ledger": {"max_budget_usd": campaign["compute"]["max_budget_usd"], "total_usd": 0, "entries": []},
-        "analysis": None, "baseline": None, "learnings": [], "completed_iterations": [], "no_improve_streak": 0,
+        "spend_ledger": {"max_budget_usd": campaign["compute"]["max_budget_usd"], "total_usd": 0, "closed_usd": 0,
+                         "entries": []},
+        "analysis": None, "baseline": None, "history": history.empty_history_meta(), "no_improve_streak": 0,
         "block": None, "terminal": None, "created_at": now, "updated_at": now,
     }
 
 
 def apply_envelope(state, envelope, now, label="envelope") -> dict:
-    """The next state. Raises ContractError (state untouched) when the envelope cannot apply."""
+    """The next state (its history lines left to the caller: see apply)."""
+    return apply(state, envelope, now, label).state
+
+
+def apply(state, envelope, now, label="envelope") -> Applied:
+    """The next state and its history lines. Raises ContractError (state untouched) when the envelope
+    cannot apply."""
     issues = validation.validate_document("handoff-envelope", envelope, label, validation.Context(state=state))
     if issues:
         raise ContractError(issues)
     new = copy.deepcopy(state)
+    records = {}
     for index, op in enumerate(envelope["state_patch"]):
-        _apply_op(new, op, index, label)
+        kind = history.FIELD_KINDS.get(op["path"][1:])
+        if kind is not None:
+            records.setdefault(kind, []).append(_history_record(kind, op["value"], index, label))
+        else:
+            _apply_op(new, op, index, label)
+    if new["iteration"] > state["iteration"]:
+        closed = [e for e in new["spend_ledger"]["entries"] if e["iteration"] < new["iteration"]]
+        if closed:
+            records.setdefault("ledger", []).extend(copy.deepcopy(closed))
+            ledger = new["spend_ledger"]
+            ledger["entries"] = [e for e in ledger["entries"] if e["iteration"] >= new["iteration"]]
+            ledger["closed_usd"] = round(ledger["closed_usd"] + sum(e["usd"] for e in closed), 6)
+    appends = {}
+    for kind, items in records.items():
+        new["history"][kind], appends[kind] = history.extended(state["history"][kind], items)
     seq = state["step_seq"] + 1
     resolved = {item["id"] for item in envelope["resolved_pending"]}
     retried = _retried_attempts(state, envelope)
@@ -57,7 +89,15 @@ def apply_envelope(state, envelope, now, label="envelope") -> dict:
         if envelope.get("stop"):
             new["terminal"]["resume"] = dict(envelope["stop"])
     check_state(new, "state after " + label)
-    return new
+    return Applied(new, appends, records)
+
+
+def _history_record(kind, value, index, label):
+    """A record appended to the history, valid by its line schema (a refused one changes nothing)."""
+    issues = validation.validate_document(history.LINE_KINDS[kind], value, f"{label}: state_patch[{index}]")
+    if issues:
+        raise ContractError(issues)
+    return copy.deepcopy(value)
 
 
 def check_state(state, label) -> None:

@@ -28,9 +28,9 @@ def main(agent, argv=None, out=None) -> int:
     opts = parser.parse_args(argv)
     cdir = CampaignDir(opts.project_root)
     try:
-        state = driver.read_state(cdir)
+        state = driver.read_state(cdir, write_migration=False)
         _check_position(state, agent, opts.phase)
-        campaign, campaign_issues = driver.load_campaign(cdir)
+        campaign, campaign_issues = cdir.campaign()
         inputs = driver.gather_inputs(cdir, state, campaign_issues, driver.now_utc())
         envelope = cdir.redactor.document(HANDOFFS[agent](state, campaign, inputs))
     except (ContractError, OSError) as exc:  # an input file the envelope needs is unusable (a trial table...)

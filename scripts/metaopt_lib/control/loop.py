@@ -9,13 +9,11 @@ host's tool timeout) has lost nothing: the next step carries on from the state o
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections import namedtuple
 
 from ..contract.clock import parse_time
 from . import actions, driver
 from .clock import FrozenClock, SystemClock
-from .executor_runs import SubprocessExecutor, journal_entry
-from .mechanical import refresh_trials_csv
 from .resume import resume_stopped
 
 # Fits the shortest common host tool-call limit (Claude Code's and Copilot's 120 s default) with room
@@ -26,17 +24,16 @@ MAX_WAIT_LIMIT_SECONDS = 3600
 MAX_ENGINE_STEPS = 1000
 
 
-@dataclass(frozen=True)
-class StepOptions:
-    max_wait: float = DEFAULT_MAX_WAIT_SECONDS
-    run_executor: bool = True            # False: --no-executor, the host runs executor commands
-    clock: object = field(default_factory=SystemClock)
-    executor: object = field(default_factory=SubprocessExecutor)
-    # False for `metaopt.py run`: its dispatchers write a result (a failed one when a worker gave none),
-    # so a run interrupted mid-dispatch hands the same tasks out again instead of counting them failed.
-    mark_dispatched: bool = True
-    # Called with (state, summary) after every engine step: `metaopt.py run` reports state changes.
-    observer: object = None
+class StepOptions(namedtuple("StepOptions", "max_wait run_executor clock executor mark_dispatched observer",
+                             defaults=(DEFAULT_MAX_WAIT_SECONDS, True, SystemClock(), None, True, None))):
+    """max_wait: the step's wait bound; run_executor: False with --no-executor (the host runs the
+    executor commands); clock; executor: None runs the executor script as a child (executor_runs.py);
+    mark_dispatched: False for `metaopt.py run`, whose dispatchers write a result (a failed one when a
+    worker gave none), so a run interrupted mid-dispatch hands the same tasks out again instead of
+    counting them failed; observer: called with (state, summary) after every engine step (`run`
+    reports state changes)."""
+
+    __slots__ = ()
 
     @classmethod
     def frozen_at(cls, moment, **changes):
@@ -87,12 +84,16 @@ def _chain(cdir, options, summary):
             if move["record"]["id"] in ran:  # a cleanup teardown that failed: the next step tries again
                 return actions.step_output(state, summary, actions.stop_action(cdir, state))
             ran.add(move["record"]["id"])
-            run = options.executor.run(cdir, move["record"], left, clock)
+            from .executor_runs import SubprocessExecutor, journal_entry  # only a step that runs the executor
+
+            run = (options.executor or SubprocessExecutor()).run(cdir, move["record"], left, clock)
             entry = journal_entry(cdir, state, move["record"], run, clock.now())
             cdir.append_journal(entry)
             summary = entry["summary"]
             if move["record"]["name"] == "poll_sweep":
-                refresh_trials_csv(cdir, state)
+                from .mechanical import refresh_trials_csv
+
+                refresh_trials_csv(cdir, cdir.view(state))
             if not run.finished:
                 return _step_again(state, summary)
         elif kind == "wait":

@@ -5,14 +5,14 @@ Each is idempotent: running it twice leaves the same files.
 """
 from __future__ import annotations
 
-from ..contract.campaign import apply_defaults
-from ..contract.paths import CAMPAIGN_FILE, SKILL_ROOT
+from ..contract.paths import SKILL_ROOT
 from ..contract.state_views import budget_snapshot, effective_baseline
-from ..report.writer import write_final_report, write_iteration_report, write_trials_table
 from .agents_hook import add_hook, remove_hook
 
 
 def run(campaign_dir, directive, state) -> None:
+    from ..report.writer import write_final_report, write_iteration_report  # a step that writes no report needs none
+
     payload = directive["payload"]
     kind = directive["type"]
     if kind == "add_agents_hook":
@@ -39,6 +39,8 @@ def run(campaign_dir, directive, state) -> None:
 def refresh_trials_csv(campaign_dir, state) -> None:
     """After a poll the step made: trials.csv with the trials finished so far (skipped while the
     campaign file cannot be read; the iteration's report writes it again)."""
+    from ..report.writer import write_trials_table
+
     campaign = _campaign(campaign_dir)
     if campaign is not None:
         write_trials_table(campaign_dir.root, state, campaign, campaign_dir.write_text)
@@ -47,8 +49,7 @@ def refresh_trials_csv(campaign_dir, state) -> None:
 def _campaign(campaign_dir):
     """The campaign with its defaults, or None when the file is invalid now (an edit in progress): the
     reports then fall back to what the state alone says (no objective, no command, no charts)."""
-    campaign, issues = campaign_dir.load("campaign", campaign_dir.root / CAMPAIGN_FILE)
-    return apply_defaults(campaign) if campaign is not None and not issues else None
+    return campaign_dir.campaign()[0]
 
 
 def _metric(run):

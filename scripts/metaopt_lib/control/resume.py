@@ -15,7 +15,7 @@ from ..contract.state_views import effective_baseline
 from ..handoffs.common import hook_text
 from ..handoffs.iteration_close import stop_conditions
 from . import engine, mechanical
-from .driver import StepError, close_finished_cleanup, load_campaign, read_state, run_mechanical
+from .driver import StepError, close_finished_cleanup, read_state, run_mechanical
 from .state_store import state_digest
 
 
@@ -33,7 +33,7 @@ def resume_stopped(cdir, now):
     if state["pending"]:
         raise StepError("cleanup-pending", "cleanup of the stopped campaign has not finished",
                         "Run metaopt.py step (it runs the cleanup), then resume.")
-    campaign, campaign_issues = load_campaign(cdir)
+    campaign, campaign_issues = cdir.campaign()
     if campaign is None:
         raise StepError("campaign-invalid", f"{CAMPAIGN_FILE} is still invalid: {campaign_issues[0].message}",
                         "Fix it (python3 scripts/validate.py shows every problem), then resume.", campaign_issues)

@@ -14,21 +14,20 @@ import subprocess
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 from ..contract.bounds import max_bytes
 from ..contract.campaign import apply_defaults
 from ..contract.issues import ContractError
 from ..contract.loaders import load_document
 from ..contract.paths import CAMPAIGN_FILE, FINAL_REPORT_PATH, SKILL_ROOT
-from ..dispatch import dispatcher as dispatcher_named
+from ..dispatch import DEFAULT_MAX_PARALLEL, dispatcher as dispatcher_named
 from ..dispatch.cli import LIVE, CliMissing
 from ..dispatch.jobs import jobs_for
 from . import driver, loop
 from .executor_runs import open_log
 from .run_progress import Progress
 
-DEFAULT_MAX_PARALLEL = 4
 DEFAULT_WORKER_TIMEOUT_SECONDS = 1800
 # Short steps keep the terminal's progress fresh; each step is cheap next to a trial.
 RUN_STEP_SECONDS = 30.0
@@ -60,7 +59,7 @@ def run(project_root, options: RunOptions) -> dict:
     started = time.monotonic()
     worker = _dispatcher(options.workers)
     timeout = _worker_timeout(project_root, options)
-    step_options = replace(options.step, mark_dispatched=False, observer=options.progress.engine_step)
+    step_options = options.step._replace(mark_dispatched=False, observer=options.progress.engine_step)
     tally, output, interrupted, preflight_made = Tally(), None, False, False
     previous = signal.signal(signal.SIGTERM, _interrupt)
     try:
@@ -114,7 +113,7 @@ def _first_step(project_root, resume, step_options) -> dict:
 
 
 def _block_code(project_root):
-    block = driver.CampaignDir(project_root).read_state()["block"]
+    block = driver.CampaignDir(project_root).read_state(write_migration=False)["block"]
     return block["code"] if block else None
 
 

@@ -1,5 +1,11 @@
 """The campaign directory on disk: single-writer lock, validated state, journal, spec files, archive.
 
+The trusted fast path: the state is validated when the driver writes it, and every journal line
+records the digest of the state as this process last wrote or validated it; a state.json whose bytes
+have the digest of the journal's last line is read without validating it again (anything else, a
+hand edit included, is validated in full). The campaign file is validated once per content
+(campaign_file.py).
+
 Layout under <project>/.ml-metaopt/: state.json, journal.jsonl, lock, tasks/ directives/ results/
 (iteration-scoped), archive/ (consumed records' files), handoffs/ (every envelope, never overwritten).
 Everything written here shows secrets as [REDACTED] (references/secrets.md): an envelope is redacted
@@ -18,13 +24,17 @@ from pathlib import Path
 
 from ..contract import validation
 from ..contract.atomic_io import write_json_atomic, write_text_atomic
+from ..contract.bounds import max_bytes
 from ..contract.campaign import canonical_json
-from ..contract.campaign_secrets import project_redactor
+from ..contract.campaign_secrets import project_redactor, redactor_for
+from ..contract.history import ListHistory
 from ..contract.issues import ContractError, Issue
 from ..contract.locks import FileLock
 from ..contract.paths import METAOPT_DIR_NAME
-from ..contract.regular_files import (FileRefused, append_regular, check_regular_or_missing, read_tail,
-                                      resolved_inside)
+from ..contract.regular_files import (FileRefused, append_regular, check_regular_or_missing, read_regular,
+                                      read_tail, resolved_inside)
+from . import history_files
+from .campaign_file import CampaignFile
 
 JOURNAL_TAIL_BYTES = 64 * 1024
 
@@ -36,6 +46,8 @@ class CampaignDir:
         self.state_path = self.dir / "state.json"
         self.journal_path = self.dir / "journal.jsonl"
         self._lock = FileLock(self.dir / "lock")
+        self._state_sha = None  # digest of state.json as this process last wrote or validated it
+        self._campaign = CampaignFile(self)
 
     # -- lock -------------------------------------------------------------------------------------
     def lock(self):
@@ -56,9 +68,53 @@ class CampaignDir:
     def has_state(self) -> bool:
         return os.path.lexists(self.state_path)  # a dangling link is a state that cannot be read, not none
 
-    def read_state(self) -> dict:
-        """The validated state; raises ContractError naming every problem."""
-        return self.load_valid("state", self.state_path)
+    def read_state(self, write_migration=True) -> dict:
+        """The validated state; raises ContractError naming every problem. A version 4 state is migrated
+        (its history moved to history/): written so when `write_migration` (the caller holds the lock),
+        else only in memory."""
+        label = self.rel(self.state_path)
+        try:
+            data = read_regular(self.state_path, label, max_bytes("state"), within=self.root)
+        except FileRefused as exc:
+            raise ContractError([exc.issue]) from None
+        digest = "sha256:" + hashlib.sha256(data).hexdigest()
+        if self._vouched(digest):
+            try:
+                document = json.loads(data)
+                self._state_sha = digest
+                return document
+            except (ValueError, RecursionError):
+                pass  # validated below, which names the problem
+        document, issues = validation.parse_and_validate("state", data, label)
+        if isinstance(document, dict) and document.get("schema_version") == 4:
+            state, records = history_files.migrated(document, self.rel(self.state_path))
+            if write_migration:
+                history_files.write_migration(self, state, records)
+                self.append_journal({"seq": state["step_seq"], "at": state["updated_at"], "event": "migrated",
+                                     "summary": f"state.json migrated from version 4: {len(records['iterations'])} "
+                                                f"iteration(s), {len(records['learnings'])} learning(s) and "
+                                                f"{len(records['ledger'])} spend entr(ies) moved to history/"})
+            else:
+                self._memory_history = ListHistory(**records)
+            return state
+        if issues:
+            raise ContractError(issues)
+        self._state_sha = digest
+        return document
+
+    def _vouched(self, digest) -> bool:
+        """Whether the journal's last line vouches for state.json with these bytes (the driver wrote or
+        validated exactly them): then they are not validated again."""
+        tail = self.journal_tail(1)
+        return bool(tail) and tail[-1].get("state_sha256") == digest
+
+    def history(self, state):
+        """Where the handoffs, reports and status read the campaign's history from."""
+        return getattr(self, "_memory_history", None) or history_files.FileHistory(self, state)
+
+    def view(self, state) -> dict:
+        """The state with its history inline, for the reports and the status view."""
+        return history_files.full_view(state, self.history(state))
 
     def load(self, kind, path, context=None):
         """(document or None, issues) of a file of the campaign, read by the file rules (inside the project)."""
@@ -79,21 +135,36 @@ class CampaignDir:
                 raise ContractError([Issue(METAOPT_DIR_NAME, (), "file.not_directory", "the path is not a directory",
                                            "the campaign's directory", f"move {METAOPT_DIR_NAME} aside")])
 
-    def write_state(self, state, validated=False) -> None:
-        """Write the state atomically; validates it first unless the caller just did (engine output)."""
+    def write_state(self, state, validated=False, appends=None, committed=None) -> None:
+        """Write the state atomically; validates it first unless the caller just did (engine output).
+        `appends` (history kind -> bytes) go to the history files first, after what `committed` (the
+        history meta of the state before) recorded, so the state written commits them."""
         if not validated:
             issues = validation.validate_document("state", state, self.rel(self.state_path))
             if issues:
                 raise ContractError(issues)
-        write_json_atomic(self.state_path, state)
+        if appends:
+            history_files.append_history(self, committed, appends)
+        text = json.dumps(state, indent=2, sort_keys=True, allow_nan=False) + "\n"
+        write_text_atomic(self.state_path, text)
+        self._state_sha = _sha256(text)
+        self._campaign.save()
 
     @functools.cached_property
     def redactor(self):
         """The campaign's redaction: the secrets of its file and of this process's environment."""
-        return project_redactor(self.root, os.environ)
+        campaign, issues = self.campaign()
+        return project_redactor(self.root, os.environ) if campaign is None else redactor_for(campaign, os.environ)
+
+    def campaign(self):
+        """(the campaign with its defaults, or None; its issues): see campaign_file.py."""
+        return self._campaign.read(self._lock.held)
 
     # -- journal ----------------------------------------------------------------------------------
     def append_journal(self, entry) -> None:
+        """Append one line; it vouches for state.json as this process last wrote or validated it."""
+        if self._state_sha is not None:
+            entry = dict(entry, state_sha256=self._state_sha)
         line = json.dumps(self.redactor.document(entry), sort_keys=True, allow_nan=False) + "\n"
         try:
             append_regular(self.journal_path, self.rel(self.journal_path), line.encode("utf-8"), within=self.root)
@@ -159,11 +230,12 @@ class CampaignDir:
         write_text_atomic(self.path(rel), self.redactor.text(text))
 
     def write_handoff(self, envelope) -> str:
-        """Keep every envelope: named by the sequence it applies at, agent and phase."""
+        """Keep every envelope: named by the sequence it applies at, agent and phase (on one line: an
+        envelope carries its tasks' contexts, and a record kept for restores need not be indented)."""
         name = (f"{envelope['computed_against_seq'] + 1:06d}-{envelope['agent']}-{envelope['phase']}"
                 ".handoff-envelope.json")
         rel = f"{METAOPT_DIR_NAME}/handoffs/{name}"
-        write_json_atomic(self.path(rel), envelope)
+        write_json_atomic(self.path(rel), envelope, compact=True)
         return rel
 
     def write_preview(self, envelope, now) -> str:
@@ -175,7 +247,7 @@ class CampaignDir:
         while os.path.lexists(self.path(rel)):
             count += 1
             rel = f"{base}-{count}.handoff-envelope.json"
-        write_json_atomic(self.path(rel), envelope)
+        write_json_atomic(self.path(rel), envelope, compact=True)
         return rel
 
     def set_aside(self, rel) -> None:
@@ -197,6 +269,10 @@ class CampaignDir:
                 target = self.path(record[key].replace(f"{METAOPT_DIR_NAME}/", f"{METAOPT_DIR_NAME}/archive/", 1))
                 target.parent.mkdir(parents=True, exist_ok=True)
                 os.replace(source, target)
+
+
+def _sha256(text: str) -> str:
+    return "sha256:" + hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 def state_digest(state) -> str:

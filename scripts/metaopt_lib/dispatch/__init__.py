@@ -7,6 +7,8 @@ from __future__ import annotations
 import importlib
 
 DISPATCHERS = ("heuristic", "codex", "claude", "copilot")
+# Worker tasks `metaopt.py run` hands out at once (--max-parallel).
+DEFAULT_MAX_PARALLEL = 4
 
 
 def dispatcher(name: str):

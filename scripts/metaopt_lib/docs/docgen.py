@@ -44,11 +44,15 @@ def terminal_cleanup() -> str:
 
 
 def field_owners() -> str:
+    from ..contract import history
+
     state_fields = schemas.load_schema("state")["properties"]
     rows = []
     for field in state_fields:
         owner = machine.FIELD_OWNERS.get(field)
         rows.append((f"`{field}`", f"`{owner}`" if owner else "engine (driver only)"))
+    for field, owner in machine.HISTORY_OWNERS.items():
+        rows.append((f"`{field}` (appended to `{history.file_path(history.FIELD_KINDS[field])}`)", f"`{owner}`"))
     return _table(("state field", "only writer"), rows)
 
 

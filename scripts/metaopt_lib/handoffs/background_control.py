@@ -31,20 +31,17 @@ ASSIGNMENTS = (
 
 # --- context shared with the selection lane -------------------------------------------------------
 
-def recent_learnings(state, limit) -> list:
+def recent_learnings(history, limit) -> list:
     """The last `limit` learnings as {iteration, text}, oldest first (none when limit is 0)."""
-    learnings = state["learnings"]
-    return [{"iteration": item["iteration"], "text": item["text"]}
-            for item in learnings[max(0, len(learnings) - limit):]]
+    return [{"iteration": item["iteration"], "text": item["text"]} for item in history.tail("learnings", limit)]
 
 
-def learnings_summary(state, limit):
+def learnings_summary(history, limit):
     """One short line about the learnings left out of the context, or None when none were."""
-    learnings = state["learnings"]
-    omitted = len(learnings) - limit
+    omitted = history.count("learnings") - limit
     if omitted <= 0:
         return None
-    first, last = learnings[0]["iteration"], learnings[omitted - 1]["iteration"]
+    first, last = history.at("learnings", 0)["iteration"], history.at("learnings", omitted - 1)["iteration"]
     return (f"{omitted} older learning(s) from iterations {first}-{last} are left out; "
             "the listed ones are the most recent.")
 
@@ -55,10 +52,10 @@ def pool_digests(pool, limit) -> list:
             for p in pool[max(0, len(pool) - limit):]]
 
 
-def normalized_pool(state, policy, extra=()) -> list:
+def normalized_pool(state, history, policy, extra=()) -> list:
     """Pool plus `extra`, without selected proposals (by id or by content, so a winner proposed again
     under a new id stays out) or duplicate content, capped (oldest dropped)."""
-    winners = list(state["completed_iterations"]) + ([state["selected_sweep"]] if state["selected_sweep"] else [])
+    winners = list(history.records("iterations")) + ([state["selected_sweep"]] if state["selected_sweep"] else [])
     selected = {record["proposal_id"] for record in winners}
     hashes = {record["proposal_content_hash"] for record in winners if "proposal_content_hash" in record}
     pool = []
@@ -76,7 +73,8 @@ def ideation_context(state, campaign, inputs, pool, slot=0) -> dict:
     policy = campaign["proposal_policy"]
     limit = policy["max_learnings_in_context"]
     context = {"proposals_requested": policy["proposals_per_worker"], "baseline": effective_baseline(state),
-               "learnings": recent_learnings(state, limit), "learnings_summary": learnings_summary(state, limit),
+               "learnings": recent_learnings(inputs.history, limit),
+               "learnings_summary": learnings_summary(inputs.history, limit),
                "pool": pool_digests(pool, policy["max_pool_size"]), "run_cap": campaign["compute"]["run_cap"],
                "search_space": campaign.get("search_space"),
                "history": trial_history(state, inputs, campaign["objective"]["direction"])}
@@ -90,7 +88,7 @@ def ideation_context(state, campaign, inputs, pool, slot=0) -> dict:
 
 def plan_ideation(state, campaign, inputs, builder) -> dict:
     policy = campaign["proposal_policy"]
-    pool = normalized_pool(state, policy)
+    pool = normalized_pool(state, inputs.history, policy)
     if pool != state["proposal_pool"]:
         builder.set("/proposal_pool", pool)
     if len(pool) >= policy["max_pool_size"]:
@@ -105,14 +103,14 @@ def plan_ideation(state, campaign, inputs, builder) -> dict:
 
 def gate_ideation(state, campaign, inputs, builder) -> dict:
     policy = campaign["proposal_policy"]
-    current = normalized_pool(state, policy)
+    current = normalized_pool(state, inputs.history, policy)
     if not current and not pending_of(state, IDEATION_WORKER):
         # Nothing to gate and nothing to select from (e.g. resumed here after a block): ask again.
         return plan_ideation(state, campaign, inputs, builder)
     slots = {record["id"]: slot for slot, record in enumerate(pending_of(state, IDEATION_WORKER))}
     gate = gate_worker_results(state, campaign, inputs, builder, IDEATION_WORKER,
                                lambda record: ideation_context(state, campaign, inputs, current, slots[record["id"]]))
-    pool = normalized_pool(state, policy, new_proposals(gate.accepted))
+    pool = normalized_pool(state, inputs.history, policy, new_proposals(gate.accepted))
     if pool != state["proposal_pool"]:
         builder.set("/proposal_pool", pool)
     if not gate.waiting and not builder.launches:

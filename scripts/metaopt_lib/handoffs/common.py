@@ -8,13 +8,13 @@ driver call the same function in-process.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Callable
+from collections import namedtuple
 
 from ..contract import campaign as campaign_lib
 from ..contract import machine
 from ..contract.campaign import objective_of
 from ..contract.conventions import one_line
+from ..contract.history import ListHistory
 from ..contract.paths import FINAL_REPORT_PATH, RESULT_SCHEMAS, SKILL_ROOT, result_path, task_path
 
 ID_PREFIX = {
@@ -25,28 +25,25 @@ ID_PREFIX = {
 }
 
 
-@dataclass(frozen=True)
-class ResultInput:
+class ResultInput(namedtuple("ResultInput", "exists document issues", defaults=(False, None, ()))):
     """A result file of a pending record: whether it exists, the document, and its issues if invalid."""
 
-    exists: bool = False
-    document: dict | None = None
-    issues: tuple = ()
+    __slots__ = ()
 
     @property
     def valid(self) -> bool:
         return self.exists and self.document is not None and not self.issues
 
 
-@dataclass(frozen=True)
-class Inputs:
-    now: str
-    campaign_issues: tuple = ()
-    preflight: ResultInput = field(default_factory=ResultInput)
-    results: dict = field(default_factory=dict)  # pending id -> ResultInput
-    tasks: dict = field(default_factory=dict)    # pending worker task id -> its valid task document
-    # sweep identity -> its valid trial table or None (read only when a worker task needs history)
-    trial_table: Callable = field(default=lambda identity: None)
+class Inputs(namedtuple("Inputs", "now campaign_issues preflight results tasks trial_table history",
+                        defaults=((), ResultInput(), {}, {}, lambda identity: None, ListHistory()))):
+    """What a handoff reads from disk, read by the driver: `now`; the campaign's issues; the preflight
+    artifact (read for LOAD_CAMPAIGN only); results: pending id -> ResultInput; tasks: pending worker
+    task id -> its valid task document; trial_table: sweep identity -> its valid trial table or None
+    (read only when a worker task needs it); history: the campaign's (contract/history.py). The
+    defaults are shared and never changed: a handoff only reads its inputs."""
+
+    __slots__ = ()
 
     def result(self, pending_id) -> ResultInput:
         return self.results.get(pending_id, ResultInput())

@@ -17,8 +17,8 @@ def trial_history(state, inputs, direction, only_current=False) -> dict:
     rows, latest_space = [], None
     if not only_current:
         rows += [_best_row(record["iteration"], record["best_run"])
-                 for record in state["completed_iterations"][:-RECENT_SWEEPS] if record.get("best_run")]
-    for iteration, identity, best_run in _sweeps(state, only_current):
+                 for record in inputs.history.records("iterations")[:-RECENT_SWEEPS] if record.get("best_run")]
+    for iteration, identity, best_run in _sweeps(state, inputs.history, only_current):
         table = inputs.trial_table(identity)
         if table is None:
             rows += [_best_row(iteration, best_run)] if best_run else []
@@ -34,14 +34,14 @@ def _best_row(iteration, run) -> dict:
             "metric_value": run["metric_value"]}
 
 
-def _sweeps(state, only_current):
+def _sweeps(state, history, only_current):
     """(iteration, sweep identity, best run) of the sweeps whose tables are read."""
     current = state.get("current_sweep")
     now = [(current["iteration"], current["sweep_identity"], current["best_run"])] if current else []
     if only_current:
         return now
     sweeps = [(r["iteration"], r["sweep_identity"], r["best_run"])
-              for r in state["completed_iterations"][-RECENT_SWEEPS:]]
+              for r in history.tail("iterations", RECENT_SWEEPS)]
     return sweeps + [s for s in now if s[0] not in {iteration for iteration, _, _ in sweeps}]
 
 

@@ -14,7 +14,7 @@ an iteration analyzed but not closed wants its noise floor; otherwise the search
 from __future__ import annotations
 
 from ..contract.improvement import mean_and_sd
-from ..contract.state_views import sweep_identity
+from ..contract.state_views import iteration_closed, sweep_identity
 
 SEED_NAMES = ("seed", "random_seed", "random_state", "rng_seed")
 SUFFIX = {"search": "", "noise_floor": "-noise", "control": "-control"}
@@ -30,11 +30,10 @@ def control_on(campaign) -> bool:
 
 def next_purpose(state) -> str:
     """What the next launch of this iteration is for."""
-    iteration = state["iteration"]
-    if any(record["iteration"] == iteration for record in state["completed_iterations"]):
+    if iteration_closed(state):
         return "control"
     analysis = state["analysis"]
-    if analysis is not None and analysis["iteration"] == iteration:
+    if analysis is not None and analysis["iteration"] == state["iteration"]:
         return "noise_floor"
     return "search"
 
@@ -123,17 +122,17 @@ COUNTED_TRIALS = ("finished", "failed", "killed")
 MAX_RUN_CAP = 10000
 
 
-def trial_budget(state) -> int:
-    """Trials the campaign's search sweeps ran against their run caps (interrupted ones do not count)."""
-    return sum((record.get("trials") or {}).get(key, 0) for record in state["completed_iterations"]
-               for key in COUNTED_TRIALS)
+def trial_budget(records) -> int:
+    """Trials the campaign's search sweeps (`records`: its completed iterations) ran against their run
+    caps (interrupted ones do not count)."""
+    return sum((record.get("trials") or {}).get(key, 0) for record in records for key in COUNTED_TRIALS)
 
 
-def control_space(state, campaign, inputs):
+def control_space(campaign, inputs, records):
     """(parameters, source) the control searches, or (None, why not)."""
     if campaign.get("search_space"):
         return campaign["search_space"], "search_space"
-    first = next((r for r in state["completed_iterations"] if r["iteration"] == 1), None)
+    first = next((r for r in records if r["iteration"] == 1), None)
     table = inputs.trial_table(first["sweep_identity"]) if first else None
     space = (table or {}).get("space") or {}
     if space.get("parameters"):
@@ -148,9 +147,9 @@ def control_ran(state) -> bool:
     return bool(control) and control["sweep_identity"] == identity_for(state, "control")
 
 
-def control_due(state, campaign) -> bool:
+def control_due(state, campaign, records) -> bool:
     """Whether the campaign, at its stop, still owes its control (on, with trials to match, not yet run)."""
-    return control_on(campaign) and trial_budget(state) > 0 and not control_ran(state)
+    return control_on(campaign) and trial_budget(records) > 0 and not control_ran(state)
 
 
 def control_line(control) -> str:
@@ -159,16 +158,15 @@ def control_line(control) -> str:
             f"finished, best {'none' if best is None else format(best, 'g')}")
 
 
-def control_sweep(state, campaign, parameters) -> dict:
+def control_sweep(state, parameters, budget) -> dict:
     selected = state["selected_sweep"]["sweep_config"]
     config = {key: selected[key] for key in ("metric", "program", "command") if key in selected}
-    return {**config, "method": "random", "parameters": parameters,
-            "run_cap": min(MAX_RUN_CAP, trial_budget(state))}
+    return {**config, "method": "random", "parameters": parameters, "run_cap": min(MAX_RUN_CAP, budget)}
 
 
-def control_record(state, sweep, space_source) -> dict:
+def control_record(state, sweep, space_source, budget) -> dict:
     return {"iteration": state["iteration"], "sweep_identity": sweep["sweep_identity"],
-            "trial_budget": trial_budget(state), "space_source": space_source, "trials": sweep["trials"],
+            "trial_budget": budget, "space_source": space_source, "trials": sweep["trials"],
             "best_run": sweep["best_run"], "stop_reason": sweep["status"], "sweep_url": sweep["sweep_url"]}
 
 
@@ -181,6 +179,7 @@ def record_ended(state, campaign, inputs, builder, sweep) -> str:
         if noise["sd"] is not None:
             spread += f", sd {noise['sd']:g}"
         return f"noise floor: {len(noise['values'])} of {noise['repeats']} re-runs finished ({spread})"
-    control = control_record(state, sweep, "search_space" if campaign.get("search_space") else "first_iteration")
+    control = control_record(state, sweep, "search_space" if campaign.get("search_space") else "first_iteration",
+                             trial_budget(inputs.history.records("iterations")))
     builder.set("/control", control)
     return control_line(control)

@@ -11,7 +11,7 @@ from __future__ import annotations
 from ..contract import machine
 from ..contract.campaign import launch_reservation
 from ..contract.improvement import judge
-from ..contract.state_views import budget_snapshot, effective_baseline, improves
+from ..contract.state_views import budget_snapshot, effective_baseline, improves, iteration_closed
 from . import honesty
 from .common import run_phase
 
@@ -22,18 +22,19 @@ def iteration_report_path(iteration) -> str:
 
 def roll_iteration(state, campaign, inputs, builder):
     iteration = state["iteration"]
-    if any(record["iteration"] == iteration for record in state["completed_iterations"]):
+    if iteration_closed(state):
         # Already counted (the state was restored after the roll was recorded): never count twice.
-        baseline, streak, closed = effective_baseline(state), state["no_improve_streak"], state
+        baseline, streak, new = effective_baseline(state), state["no_improve_streak"], []
     else:
         baseline, streak, record = _close_iteration(state, campaign, builder)
-        closed = dict(state, completed_iterations=state["completed_iterations"] + [record])
+        new = [record]
     builder.directive("emit_iteration_report", {"report_path": iteration_report_path(iteration)})
     stops = stop_conditions(state, campaign, baseline, streak)
     if stops:
         note = honesty.control_line(state.get("control")) if honesty.control_ran(state) else ""
-        if honesty.control_due(closed, campaign):
-            parameters, why_not = honesty.control_space(closed, campaign, inputs)
+        records = inputs.history.records("iterations") + new if honesty.control_on(campaign) else new
+        if honesty.control_due(state, campaign, records):
+            parameters, why_not = honesty.control_space(campaign, inputs, records)
             if any(kind == "budget" for kind, _ in stops):
                 note = "the random-search control did not run: no budget is left for it"
             elif parameters is None:
@@ -41,7 +42,7 @@ def roll_iteration(state, campaign, inputs, builder):
             else:
                 return builder.advance("LAUNCH_SWEEP", "request_launch", "; ".join(text for _, text in stops) +
                                        f"; first the random-search control with the campaign's "
-                                       f"{honesty.trial_budget(closed)} trials.")
+                                       f"{honesty.trial_budget(records)} trials.")
         return _stop(builder, campaign, stops, note)
     builder.set("/iteration", iteration + 1)
     return builder.advance("IDEATE", "plan_ideation", f"Iteration {iteration} closed; starting iteration "

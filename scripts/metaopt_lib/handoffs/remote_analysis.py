@@ -22,7 +22,7 @@ def analysis_context(state, campaign, inputs) -> dict:
             "sweep_config": state["selected_sweep"]["sweep_config"], "best_run": sweep["best_run"],
             "trials": {key: sweep["trials"].get(key, 0) for key in ("finished", "failed", "killed", "interrupted")},
             "runner_restarts": sweep.get("runner_restarts", 0), "baseline": effective_baseline(state),
-            "learnings": state["learnings"][-keep:] if keep else [],
+            "learnings": inputs.history.tail("learnings", keep),
             "history": trial_history(state, inputs, campaign["objective"]["direction"], only_current=True)}
 
 

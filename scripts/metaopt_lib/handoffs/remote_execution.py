@@ -25,10 +25,11 @@ def planned_launch(state, campaign, inputs):
     elif purpose == "noise_floor":
         config = honesty.noise_sweep(state, campaign)
     else:
-        parameters, source = honesty.control_space(state, campaign, inputs)
+        records = inputs.history.records("iterations")
+        parameters, source = honesty.control_space(campaign, inputs, records)
         if parameters is None:
             return purpose, source, None
-        config = honesty.control_sweep(state, campaign, parameters)
+        config = honesty.control_sweep(state, parameters, honesty.trial_budget(records))
     return purpose, honesty.identity_for(state, purpose), config
 
 

@@ -85,7 +85,8 @@ def _record_spend(builder, state, inputs, usd, complete) -> float:
         builder.append("/spend_ledger/entries", entry)
     else:
         builder.set(f"/spend_ledger/entries/{index}", entry)
-    total = round(sum(e["usd"] for i, e in enumerate(entries) if i != index) + entry["usd"], 6)
+    total = round(state["spend_ledger"]["closed_usd"] + sum(e["usd"] for i, e in enumerate(entries) if i != index)
+                  + entry["usd"], 6)
     builder.set("/spend_ledger/total_usd", total)
     return total
 

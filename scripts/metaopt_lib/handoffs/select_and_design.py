@@ -26,7 +26,7 @@ def selection_context(state, campaign, inputs) -> dict:
     policy = campaign["proposal_policy"]
     return {"proposals": pool_digests(state["proposal_pool"], policy["max_pool_size"]),
             "baseline": effective_baseline(state),
-            "learnings": recent_learnings(state, policy["max_learnings_in_context"]),
+            "learnings": recent_learnings(inputs.history, policy["max_learnings_in_context"]),
             "run_cap": campaign["compute"]["run_cap"],
             "history": trial_history(state, inputs, campaign["objective"]["direction"])}
 

@@ -3,8 +3,6 @@ task id (bounded by proposal_policy.max_worker_attempts) that says why the last 
 rejected, and say what is still awaited."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 from ..contract.clock import add_seconds, parse_time
 from ..contract.conventions import one_line
 from ..contract.state_views import pending_of
@@ -12,13 +10,14 @@ from ..contract.state_views import pending_of
 MAX_PREVIOUS_ERRORS = 10
 
 
-@dataclass
 class Gate:
-    accepted: list = field(default_factory=list)   # (pending record, result document)
-    waiting: list = field(default_factory=list)    # pending records still within their time
-    exhausted: list = field(default_factory=list)  # pending records out of attempts
-    problems: list = field(default_factory=list)   # one line per rejected, silent or late result
-    until: str | None = None                       # earliest timeout among the waiting records
+    """What the gate found: accepted (pending record, result document) pairs, the records still waiting
+    within their time, those out of attempts, one line per rejected, silent or late result, and the
+    earliest timeout among the waiting records."""
+
+    def __init__(self):
+        self.accepted, self.waiting, self.exhausted, self.problems = [], [], [], []
+        self.until = None
 
 
 def gate_worker_results(state, campaign, inputs, builder, worker, make_context) -> Gate:

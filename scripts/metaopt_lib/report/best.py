@@ -12,8 +12,6 @@ from __future__ import annotations
 import json
 import shlex
 
-import yaml
-
 from ..contract.paths import METAOPT_DIR_NAME
 from ..contract.state_views import effective_baseline
 from ..contract.trial_command import trial_argv
@@ -34,6 +32,8 @@ def best_result(state) -> dict | None:
 
 
 def config_file_text(config: dict) -> str:
+    import yaml
+
     body = yaml.safe_dump({name: {"value": value} for name, value in config.items()}, default_flow_style=False,
                           sort_keys=True, allow_unicode=True)
     return "wandb_version: 1\n\n" + body
