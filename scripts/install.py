@@ -17,7 +17,7 @@ Usage:
 The skill is copied (not linked); the agent files are generated from agents/workers.yaml and the
 worker profiles in .github/agents/. What was written is recorded in install-manifest.json inside the
 installed skill. Running it again writes only what changed. --uninstall removes exactly the files
-it wrote that are still as written; a file you added, or edited after the install, stays (and is
+it wrote that are still as written (and the byte-code Python wrote for them); a file you added, or edited after the install, stays (and is
 reported). A file in the way that install.py did not write stops the install before anything is
 written. --dry-run writes nothing and lists what it would do.
 

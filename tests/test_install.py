@@ -353,7 +353,9 @@ class CommandLine(InstallCase):
 
     def test_as_a_user_would_with_home_from_the_environment_and_the_installed_copy(self):
         """A subprocess from another directory: $HOME decides scope user; the installed copy runs and uninstalls."""
-        env = dict(os.environ, HOME=str(self.home))
+        # As Python runs by default: the installed scripts write their byte-code beside them.
+        env = {key: value for key, value in os.environ.items() if key != "PYTHONDONTWRITEBYTECODE"}
+        env["HOME"] = str(self.home)
         cwd = self.tmp
         run = subprocess.run([sys.executable, str(support.ROOT / "scripts" / "install.py"), "--host", "copilot",
                               "--scope", "user"], capture_output=True, text=True, timeout=120, env=env, cwd=cwd)
@@ -372,11 +374,25 @@ class CommandLine(InstallCase):
         self.assertTrue(named)
         for rel in named:
             self.assertTrue((installed / rel).exists(), rel)
+        self.assertTrue(list((installed / "scripts" / "metaopt_lib" / "__pycache__").glob("*.pyc")))
         gone = subprocess.run([sys.executable, str(installed / "scripts" / "install.py"), "--host", "copilot",
                                "--scope", "user", "--uninstall"], capture_output=True, text=True, timeout=120,
                               env=env, cwd=cwd)
         self.assertEqual(gone.returncode, 0, gone.stderr)
-        self.assertEqual(list(self.home.iterdir()), [])
+        self.assertEqual(list(self.home.iterdir()), [], "the byte-code of the installed scripts went with them")
+
+    def test_uninstall_removes_the_byte_code_of_its_modules_only(self):
+        self.run_install("claude")
+        scripts = self.project / ".claude" / "skills" / SKILL / "scripts"
+        ours = scripts / "__pycache__" / "metaopt.cpython-311.pyc"
+        mine = scripts / "__pycache__" / "my_helper.cpython-311.pyc"
+        for path in (ours, mine):
+            path.parent.mkdir(exist_ok=True)
+            path.write_bytes(b"byte-code")
+        self.run_install("claude", "--uninstall")
+        self.assertFalse(ours.exists())
+        self.assertEqual(sorted(p.name for p in scripts.rglob("*")), ["__pycache__", mine.name],
+                         "a file that is not byte-code of an installed module stays, with its directories")
 
 
 if __name__ == "__main__":

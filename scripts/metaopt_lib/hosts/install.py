@@ -11,8 +11,9 @@ The manifest is what makes the rest safe:
   copied there by hand) stops the install before anything is written (conflict), unless it already
   holds exactly the bytes the install would write (then it is taken over, as after an interrupted
   install);
-- an uninstall removes exactly the files still as written, the manifest, and the directories the
-  install created once they are empty; the user's own files, and files edited since the install,
+- an uninstall removes exactly the files still as written (with the byte-code Python wrote for the
+  installed modules when they ran), the manifest, and the directories the install created once they
+  are empty; the user's own files, and files edited since the install,
   stay (reported).
 Files are written first and the manifest last, each atomically, so an interrupted install leaves
 files the next run takes over because their bytes are already right.
@@ -28,7 +29,7 @@ from ..contract.paths import SKILL_ROOT
 from .agent_files import installed_agent_file, llm_workers, load_registry
 from .layout import HOSTS, shown
 from .manifest import digest, manifest_document, missing_dirs, read_manifest
-from .skill_files import is_executable, skill_files
+from .skill_files import byte_code_of, is_executable, skill_files
 from .target import InstallProblem, Target, look
 
 EXECUTABLE_MODE = FILE_MODE | ((FILE_MODE & 0o444) >> 2)
@@ -53,6 +54,7 @@ class Plan:
     manifest: dict | None = None      # the manifest to write (install) or None (uninstall removes it)
     new_dirs: list = field(default_factory=list)
     prune_dirs: list = field(default_factory=list)
+    byte_code: list = field(default_factory=list)  # Python's caches of the modules removed (not reported)
     installed: bool = True            # uninstall: whether a manifest was found
     blocked: bool = False             # a problem other than a conflicting file stops it
 
@@ -130,12 +132,23 @@ def plan_install(target: Target, root=SKILL_ROOT) -> Plan:
     plan.entries.sort(key=lambda e: e.rel)
     plan.new_dirs = missing_dirs(target, [e.rel for e in plan.entries if e.action in WRITES])
     old_dirs = set(manifest["dirs"]) if manifest else set()
-    removed = {e.rel for e in plan.entries if e.action == "remove"}
-    plan.prune_dirs = sorted((d for d in old_dirs if d.startswith(target.skill_rel + "/")
+    removed = _with_byte_code(plan)
+    plan.prune_dirs = sorted((d for d in old_dirs | _cache_dirs(plan) if d.startswith(target.skill_rel + "/")
                               and _empty_after(target, d, removed)), key=lambda d: -d.count("/"))
     plan.manifest = manifest_document(target, files, (old_dirs | set(plan.new_dirs)) - set(plan.prune_dirs), root)
     _explain(plan, manifest is not None)
     return plan
+
+
+def _with_byte_code(plan: Plan) -> set:
+    """The files the plan removes, with the byte-code of its removed modules (kept in plan.byte_code)."""
+    removed = {e.rel for e in plan.entries if e.action == "remove"}
+    plan.byte_code = byte_code_of(plan.target.base, removed)
+    return removed | set(plan.byte_code)
+
+
+def _cache_dirs(plan: Plan) -> set:
+    return {rel.rsplit("/", 1)[0] for rel in plan.byte_code}
 
 
 def _empty_after(target: Target, rel_dir: str, removed: set) -> bool:
@@ -172,9 +185,9 @@ def plan_uninstall(target: Target) -> Plan:
         plan.entries.append(Entry(rel, _kind(target, rel), action))
     plan.entries.append(Entry(target.manifest_rel, "skill", "remove"))
     plan.entries.sort(key=lambda e: e.rel)
-    removed = {e.rel for e in plan.entries if e.action == "remove"}
-    plan.prune_dirs = sorted((d for d in manifest["dirs"] if _empty_after(target, d, removed)),
-                             key=lambda d: -d.count("/"))
+    removed = _with_byte_code(plan)
+    plan.prune_dirs = sorted((d for d in set(manifest["dirs"]) | _cache_dirs(plan)
+                              if _empty_after(target, d, removed)), key=lambda d: -d.count("/"))
     _explain(plan, True)
     return plan
 
@@ -226,6 +239,8 @@ def apply(plan: Plan) -> None:
                 write_bytes_atomic(base / entry.rel, entry.data, entry.mode)
             elif entry.action == "remove":
                 (base / entry.rel).unlink(missing_ok=True)
+    for rel in plan.byte_code:
+        (base / rel).unlink(missing_ok=True)
     _prune(base, plan.prune_dirs)
     if plan.mode == "install":
         path = base / plan.target.manifest_rel

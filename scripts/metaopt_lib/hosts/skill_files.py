@@ -46,3 +46,24 @@ def skill_files(root: Path = SKILL_ROOT) -> list:
 
 def is_executable(path: Path) -> bool:
     return bool(path.stat().st_mode & stat.S_IXUSR)
+
+
+def byte_code_of(base: Path, modules) -> list:
+    """The byte-code Python wrote for the given installed modules (relative paths; the .py ones count) when
+    the installed scripts ran: <dir>/__pycache__/<stem>.<tag>.pyc. Derived from our files, so it goes
+    when they go (an uninstall would otherwise leave __pycache__ directories, and their parents, behind)."""
+    stems = {}
+    for rel in modules:
+        parent, _, name = rel.rpartition("/")
+        if name.endswith(".py"):
+            stems.setdefault(parent, set()).add(name[:-3])
+    found = []
+    for parent, names in stems.items():
+        cache = base / parent / "__pycache__"
+        if cache.is_symlink() or not cache.is_dir():
+            continue
+        for child in cache.iterdir():
+            if (child.name.endswith(".pyc") and child.name.split(".", 1)[0] in names
+                    and child.is_file() and not child.is_symlink()):
+                found.append(f"{parent}/__pycache__/{child.name}")
+    return sorted(found)
