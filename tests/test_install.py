@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shlex
 import shutil
 import subprocess
 import sys
@@ -131,7 +132,8 @@ class InstallEveryHost(InstallCase):
         manifest = validation.load_valid("install-manifest", skill_dir / MANIFEST_NAME)
         self.assertEqual((manifest["host"], manifest["scope"]), (host, scope))
         self.assertEqual(len(manifest["files"]), first["counts"]["create"])
-        self.assertIn("--uninstall", first["next"])
+        self.assertTrue(first["uninstall_command"].endswith("--uninstall"))
+        self.assertTrue(first["uninstall_command"] in first["next"] or "uninstall_command" in first["next"])
 
         after_install = snapshot(self.tmp)
         again = self.run_install(host, scope=scope)
@@ -380,6 +382,23 @@ class CommandLine(InstallCase):
                               env=env, cwd=cwd)
         self.assertEqual(gone.returncode, 0, gone.stderr)
         self.assertEqual(list(self.home.iterdir()), [], "the byte-code of the installed scripts went with them")
+
+    def test_a_deep_project_gets_its_uninstall_command_whole(self):
+        """The report's lines are at most 300 characters; the uninstall command is never cut to fit."""
+        deep = self.tmp / ("a-rather-long-directory-name-" * 4) / ("and-another-one-below-it-" * 4) / "project"
+        deep.mkdir(parents=True)
+        self.project = deep
+        report = self.run_install("claude")
+        command = report["uninstall_command"]
+        self.assertGreater(len(command), 300)
+        self.assertIn("uninstall_command", report["next"])
+        self.assertLessEqual(len(report["next"]), 300)
+        gone = subprocess.run(shlex.split(command.replace("python3", sys.executable, 1)), capture_output=True,
+                              text=True, timeout=120)
+        self.assertEqual(gone.returncode, 0, gone.stderr)
+        self.assertEqual(json.loads(gone.stdout)["mode"], "uninstall")
+        self.assertEqual(list(deep.iterdir()), [])
+        self.assertNotIn("uninstall_command", json.loads(gone.stdout))
 
     def test_uninstall_removes_the_byte_code_of_its_modules_only(self):
         self.run_install("claude")

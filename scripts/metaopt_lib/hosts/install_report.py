@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..contract.conventions import one_line
+from ..contract.conventions import ONE_LINE_LIMIT, one_line
 from .install import Plan
 from .layout import HOSTS, agent_dir, skill_dir
 from .target import MANIFEST_NAME
@@ -14,10 +14,14 @@ def report(plan: Plan, dry_run: bool) -> dict:
     counts = {}
     for entry in plan.entries:
         counts[entry.action] = counts.get(entry.action, 0) + 1
-    return {"schema_version": 1, "mode": plan.mode, "dry_run": dry_run, "host": target.host, "scope": target.scope,
-            "base": str(target.base), "skill_dir": target.skill_rel, "agent_dir": target.agent_rel, "ok": plan.ok,
-            "counts": counts, "files": [{"path": e.rel, "kind": e.kind, "action": e.action} for e in plan.entries],
-            "problems": plan.problems, "next": one_line(_next(plan, dry_run))}
+    document = {"schema_version": 1, "mode": plan.mode, "dry_run": dry_run, "host": target.host,
+                "scope": target.scope, "base": str(target.base), "skill_dir": target.skill_rel,
+                "agent_dir": target.agent_rel, "ok": plan.ok, "counts": counts,
+                "files": [{"path": e.rel, "kind": e.kind, "action": e.action} for e in plan.entries],
+                "problems": plan.problems, "next": one_line(_next(plan, dry_run))}
+    if plan.mode == "install" and plan.ok and not dry_run:
+        document["uninstall_command"] = target.command("--uninstall")
+    return document
 
 
 def failure_report(host: str, scope: str, base, mode: str, dry_run: bool, problem: dict, next_line=None) -> dict:
@@ -43,5 +47,7 @@ def _next(plan: Plan, dry_run: bool) -> str:
         what = "the skill and its worker agents" if target.agent_rel else "the skill"
         return f"Uninstalled for {title}; start a new {title} session so it forgets {what}."
     where = "in the project" if target.scope == "project" else "in any project"
-    return (f"Installed for {title}: start a new {title} session {where} (skills and agents load at session start); "
-            f"to remove it: {target.command('--uninstall')}")
+    done = f"Installed for {title}: start a new {title} session {where} (skills and agents load at session start)"
+    line = f"{done}; to remove it: {target.command('--uninstall')}"
+    # A command cut short would be worse than none: on long paths, point to the report's field instead.
+    return line if len(line) <= ONE_LINE_LIMIT else f"{done}; to remove it, run this report's uninstall_command."
