@@ -15,6 +15,9 @@ ones first), so nothing is assigned by guesswork; the modules that share a per-p
 local_sweep_support.shared_real_campaign) run in the same worker, one after another, as they would under
 discover. Each module runs exactly as unittest runs it (setUpModule, setUpClass, subTests, skips).
 
+Every test and process it starts gets TMPDIR set to a directory of the run's own (on /dev/shm when
+the machine has one with room), removed at the end.
+
 Prints a line per module as it ends, then every failure and error with its traceback, then
 "Ran N tests in S s" and "OK" or "FAILED (failures=F, errors=E, skipped=K)" as unittest does. Exit 0 when
 every test passed, 1 otherwise (a worker that died or a module that did not load counts as an error),
@@ -23,12 +26,15 @@ every test passed, 1 otherwise (a worker that died or a module that did not load
 from __future__ import annotations
 
 import argparse
+import contextlib
 import io
 import json
 import os
 import selectors
+import shutil
 import subprocess
 import sys
+import tempfile
 import time
 import unittest
 from pathlib import Path
@@ -256,8 +262,40 @@ def main(argv=None) -> int:
         parser.error(f"no such test module: {', '.join(unknown)}")
     out = sys.stdout
     started = time.monotonic()
-    results = run_serial(modules, out) if opts.jobs == 1 else run_parallel(modules, opts.jobs, out)
+    with scratch_tmpdir():
+        results = run_serial(modules, out) if opts.jobs == 1 else run_parallel(modules, opts.jobs, out)
     return 0 if summary(results, time.monotonic() - started, out) else 1
+
+
+RAM_DIR, RAM_DIR_MIN_FREE = "/dev/shm", 512 * 2**20
+
+
+@contextlib.contextmanager
+def scratch_tmpdir():
+    """The suite's temporary files (TMPDIR of every test and process it starts) in a directory of its
+    own, removed at the end, so a run leaves nothing behind (wandb leaves temporary directories of its
+    own). On a RAM-backed file system when the machine has one with room (the suite peaks near 40 MiB):
+    the tests create, fsync and rename thousands of small files, which cost a tenth of the suite's CPU
+    on a disk; no test depends on data reaching a disk (kills are of processes, not of the machine)."""
+    base = None
+    try:
+        info = os.statvfs(RAM_DIR)
+        if os.access(RAM_DIR, os.W_OK) and info.f_bavail * info.f_frsize >= RAM_DIR_MIN_FREE:
+            base = RAM_DIR
+    except OSError:
+        pass
+    scratch = tempfile.mkdtemp(prefix="metaopt-suite-", dir=base)
+    previous = os.environ.get("TMPDIR")
+    os.environ["TMPDIR"], tempfile.tempdir = scratch, None
+    try:
+        yield scratch
+    finally:
+        if previous is None:
+            os.environ.pop("TMPDIR", None)
+        else:
+            os.environ["TMPDIR"] = previous
+        tempfile.tempdir = None
+        shutil.rmtree(scratch, ignore_errors=True)
 
 
 if __name__ == "__main__":
