@@ -65,6 +65,32 @@ class Migration(unittest.TestCase):
         self.assertIn("migrated", [entry.get("event") for entry in journal(root)])
         self.assertEqual(finish(root), reference)
 
+    def test_a_migration_killed_part_way_is_done_again_by_the_next_step(self):
+        reference = finish(fresh_copy(AFTER_ITERATION))
+        with self.subTest(killed="while writing the history files, before the state"):
+            root = fresh_copy(AFTER_ITERATION)
+            old = to_version_4(root)
+            for kind in history.KINDS:  # a torn first line: what a kill mid-write leaves
+                path = root / history.file_path(kind)
+                path.parent.mkdir(parents=True, exist_ok=True)
+                path.write_bytes(b'{"iteration": 1, "torn')
+            self.assertEqual(step(root)[0], 0)
+            view = support.campaign_view(root)
+            self.assertEqual((view["completed_iterations"], view["learnings"]),
+                             (old["completed_iterations"], old["learnings"]))
+            self.assertEqual(finish(root), reference)
+        with self.subTest(killed="after the state, before the journal's record of it"):
+            root = fresh_copy(AFTER_ITERATION)
+            to_version_4(root)
+            CampaignDir(root).read_state()  # the migration alone, as a step makes it before anything else
+            journal_path = root / ".ml-metaopt" / "journal.jsonl"
+            lines = journal_path.read_bytes().splitlines(keepends=True)
+            self.assertEqual(json.loads(lines[-1])["event"], "migrated")
+            journal_path.write_bytes(b"".join(lines[:-1]))
+            self.assertEqual(json.loads((root / STATE).read_text())["schema_version"], 5)
+            self.assertEqual(step(root)[0], 0, "a state the journal does not vouch for is validated and used")
+            self.assertEqual(finish(root), reference)
+
     def test_status_reads_a_version_4_state_without_writing_anything(self):
         root = fresh_copy(AFTER_ITERATION)
         to_version_4(root)
