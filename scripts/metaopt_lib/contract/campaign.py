@@ -33,7 +33,13 @@ def _integral_floats_as_ints(value):
 
 
 def sha256_of(value) -> str:
-    return "sha256:" + hashlib.sha256(canonical_json(value).encode("utf-8")).hexdigest()
+    """The digest of a JSON value, by its canonical JSON."""
+    return sha256_bytes(canonical_json(value))
+
+
+def sha256_bytes(data) -> str:
+    """The digest of a file's bytes (or of text, as UTF-8), written 'sha256:<hex>'."""
+    return "sha256:" + hashlib.sha256(data if isinstance(data, bytes) else data.encode("utf-8")).hexdigest()
 
 
 def apply_defaults(campaign: dict) -> dict:

@@ -58,6 +58,15 @@ def extended(meta, records) -> tuple[dict, bytes]:
             "last_iteration": last}, data
 
 
+def close_spend_entries(ledger, iteration) -> list:
+    """Take the spend entries of iterations before `iteration` out of `ledger` (its closed_usd grows by
+    what they cost) and return them: the lines ledger.jsonl gets."""
+    closed = [e for e in ledger["entries"] if e["iteration"] < iteration]
+    ledger["entries"] = [e for e in ledger["entries"] if e["iteration"] >= iteration]
+    ledger["closed_usd"] = round(ledger.get("closed_usd", 0) + sum(e["usd"] for e in closed), 6)
+    return closed
+
+
 def committed_lines(data: bytes, meta, label) -> list:
     """The committed lines (bytes) of a history file whose content is `data`; raises ContractError
     naming the file when they are not what the state committed. Hashing every line is cheap; parsing

@@ -86,22 +86,22 @@ def load_and_validate(kind: str, path, label: str | None = None, context: Contex
     label = label or str(path)
     fmt = "yaml" if str(path).endswith((".yaml", ".yml")) else "json"
     document, parse_issues = load_document(path, label, fmt, max_bytes(kind), within)
-    if document is None and parse_issues:
-        return None, sort_issues(parse_issues)
-    flagged = {i.parts for i in parse_issues}
-    # A value the parser already flagged (e.g. 1e-5 read as a string) would also fail its type
-    # check; report the parser's clearer message only.
-    issues = [i for i in validate_document(kind, document, label, context) if i.parts not in flagged]
-    return document, sort_issues(parse_issues + issues)
+    return _validated_parse(kind, document, parse_issues, label, context)
 
 
 def parse_and_validate(kind: str, data: bytes, label: str, context: Context | None = None):
     """Parse and validate a file's bytes already read (by the file rules). Returns (document or None,
     sorted issues)."""
     document, parse_issues = parse_document(data, label, KINDS[kind].fmt)
+    return _validated_parse(kind, document, parse_issues, label, context)
+
+
+def _validated_parse(kind, document, parse_issues, label, context):
     if document is None and parse_issues:
         return None, sort_issues(parse_issues)
     flagged = {i.parts for i in parse_issues}
+    # A value the parser already flagged (e.g. 1e-5 read as a string) would also fail its type
+    # check; report the parser's clearer message only.
     issues = [i for i in validate_document(kind, document, label, context) if i.parts not in flagged]
     return document, sort_issues(parse_issues + issues)
 

@@ -8,13 +8,12 @@ file the skill writes may hold one); it carries a digest of its own: a damaged o
 ignored and the file validated again."""
 from __future__ import annotations
 
-import hashlib
 import json
 
 from ..contract import validation
 from ..contract.atomic_io import write_json_atomic
 from ..contract.bounds import max_bytes
-from ..contract.campaign import apply_defaults, canonical_json
+from ..contract.campaign import apply_defaults, sha256_bytes, sha256_of
 from ..contract.campaign_secrets import campaign_secret_values
 from ..contract.paths import CAMPAIGN_FILE
 from ..contract.regular_files import FileRefused, read_regular
@@ -35,7 +34,7 @@ class CampaignFile:
             data = read_regular(root / CAMPAIGN_FILE, CAMPAIGN_FILE, max_bytes("campaign"), within=root)
         except FileRefused as exc:
             return None, (exc.issue,)
-        digest = _sha256(data)
+        digest = sha256_bytes(data)
         if self._seen is None or self._seen[0] != digest:
             self._seen = (digest, self._validated(data, digest, writer))
         return self._seen[1]
@@ -56,7 +55,7 @@ class CampaignFile:
         """Write the cache entry of the campaign this process validated (after the state was written)."""
         if self._unsaved is not None:
             entry, self._unsaved = self._unsaved, None
-            write_json_atomic(self.cdir.dir / CAMPAIGN_CACHE, dict(entry, digest=_sha256(canonical_json(entry))))
+            write_json_atomic(self.cdir.dir / CAMPAIGN_CACHE, dict(entry, digest=sha256_of(entry)))
 
     def _cached(self, digest):
         """The cached campaign of a file with this digest, or None (no cache, another file, a damaged one)."""
@@ -68,8 +67,4 @@ class CampaignFile:
         if not isinstance(entry, dict) or entry.get("campaign_sha256") != digest:
             return None
         body = {"campaign_sha256": digest, "campaign": entry.get("campaign")}
-        return entry["campaign"] if entry.get("digest") == _sha256(canonical_json(body)) else None
-
-
-def _sha256(data) -> str:
-    return "sha256:" + hashlib.sha256(data if isinstance(data, bytes) else data.encode("utf-8")).hexdigest()
+        return entry["campaign"] if entry.get("digest") == sha256_of(body) else None

@@ -59,12 +59,9 @@ def apply(state, envelope, now, label="envelope") -> Applied:
         else:
             _apply_op(new, op, index, label)
     if new["iteration"] > state["iteration"]:
-        closed = [e for e in new["spend_ledger"]["entries"] if e["iteration"] < new["iteration"]]
+        closed = history.close_spend_entries(new["spend_ledger"], new["iteration"])
         if closed:
-            records.setdefault("ledger", []).extend(copy.deepcopy(closed))
-            ledger = new["spend_ledger"]
-            ledger["entries"] = [e for e in ledger["entries"] if e["iteration"] >= new["iteration"]]
-            ledger["closed_usd"] = round(ledger["closed_usd"] + sum(e["usd"] for e in closed), 6)
+            records.setdefault("ledger", []).extend(closed)
     appends = {}
     for kind, items in records.items():
         new["history"][kind], appends[kind] = history.extended(state["history"][kind], items)

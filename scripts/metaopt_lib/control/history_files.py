@@ -79,20 +79,16 @@ def full_view(state, source) -> dict:
 # ---- version 4 -------------------------------------------------------------------------------
 
 def migrated(raw, label):
-    """(version 5 state, {kind: records}) of a version 4 state; raises ContractError, naming what is
-    wrong, when it cannot be turned into a valid one."""
+    """(version 5 state, {kind: records}, {kind: the bytes its file gets}) of a version 4 state; raises
+    ContractError, naming what is wrong, when it cannot be turned into a valid one."""
     try:
         state = copy.deepcopy(raw)
         records = {"iterations": state.pop("completed_iterations"), "learnings": state.pop("learnings"),
-                   "ledger": []}
-        ledger = state["spend_ledger"]
-        records["ledger"] = [e for e in ledger["entries"] if e["iteration"] < state["iteration"]]
-        ledger["entries"] = [e for e in ledger["entries"] if e["iteration"] >= state["iteration"]]
-        ledger["closed_usd"] = round(sum(e["usd"] for e in records["ledger"]), 6)
+                   "ledger": history.close_spend_entries(state["spend_ledger"], state["iteration"])}
         state["schema_version"] = STATE_VERSION
-        state["history"] = history.empty_history_meta()
+        state["history"], appends = history.empty_history_meta(), {}
         for kind, items in records.items():
-            state["history"][kind], _ = history.extended(state["history"][kind], items)
+            state["history"][kind], appends[kind] = history.extended(state["history"][kind], items)
     except (KeyError, TypeError, AttributeError, ValueError) as exc:
         what = f"it has no {exc.args[0]!r}" if isinstance(exc, KeyError) else "a part of it has another shape"
         raise ContractError([Issue(label, (), "state.migration_failed", f"a version 4 state without the shape "
@@ -106,12 +102,10 @@ def migrated(raw, label):
         raise ContractError([Issue(label, (), "state.migration_failed", f"as version 5 it would be invalid: "
                                    f"{issues[0].message}", "a valid version 4 state.json",
                                    "restore state.json from a backup")])
-    return state, records
+    return state, records, appends
 
 
-def write_migration(cdir, state, records) -> None:
+def write_migration(cdir, state, appends) -> None:
     """Write the history files of a migrated state (each from empty), then the state."""
-    empty = history.empty_history_meta()
-    appends = {kind: history.extended(empty[kind], items)[1] for kind, items in records.items() if items}
-    append_history(cdir, empty, appends)
+    append_history(cdir, history.empty_history_meta(), {kind: data for kind, data in appends.items() if data})
     cdir.write_state(state, validated=True)

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import errno
 import functools
-import hashlib
 import json
 import os
 from pathlib import Path
@@ -25,7 +24,7 @@ from pathlib import Path
 from ..contract import validation
 from ..contract.atomic_io import write_json_atomic, write_text_atomic
 from ..contract.bounds import max_bytes
-from ..contract.campaign import canonical_json
+from ..contract.campaign import sha256_bytes, sha256_of
 from ..contract.campaign_secrets import project_redactor, redactor_for
 from ..contract.history import ListHistory
 from ..contract.issues import ContractError, Issue
@@ -48,6 +47,7 @@ class CampaignDir:
         self._lock = FileLock(self.dir / "lock")
         self._state_sha = None  # digest of state.json as this process last wrote or validated it
         self._campaign = CampaignFile(self)
+        self._memory_history = None  # a version 4 state's history, migrated in memory only (status, best)
 
     # -- lock -------------------------------------------------------------------------------------
     def lock(self):
@@ -77,7 +77,7 @@ class CampaignDir:
             data = read_regular(self.state_path, label, max_bytes("state"), within=self.root)
         except FileRefused as exc:
             raise ContractError([exc.issue]) from None
-        digest = "sha256:" + hashlib.sha256(data).hexdigest()
+        digest = sha256_bytes(data)
         if self._vouched(digest):
             try:
                 document = json.loads(data)
@@ -87,9 +87,9 @@ class CampaignDir:
                 pass  # validated below, which names the problem
         document, issues = validation.parse_and_validate("state", data, label)
         if isinstance(document, dict) and document.get("schema_version") == 4:
-            state, records = history_files.migrated(document, self.rel(self.state_path))
+            state, records, appends = history_files.migrated(document, label)
             if write_migration:
-                history_files.write_migration(self, state, records)
+                history_files.write_migration(self, state, appends)
                 self.append_journal({"seq": state["step_seq"], "at": state["updated_at"], "event": "migrated",
                                      "summary": f"state.json migrated from version 4: {len(records['iterations'])} "
                                                 f"iteration(s), {len(records['learnings'])} learning(s) and "
@@ -110,7 +110,7 @@ class CampaignDir:
 
     def history(self, state):
         """Where the handoffs, reports and status read the campaign's history from."""
-        return getattr(self, "_memory_history", None) or history_files.FileHistory(self, state)
+        return self._memory_history or history_files.FileHistory(self, state)
 
     def view(self, state) -> dict:
         """The state with its history inline, for the reports and the status view."""
@@ -147,7 +147,7 @@ class CampaignDir:
             history_files.append_history(self, committed, appends)
         text = json.dumps(state, indent=2, sort_keys=True, allow_nan=False) + "\n"
         write_text_atomic(self.state_path, text)
-        self._state_sha = _sha256(text)
+        self._state_sha = sha256_bytes(text)
         self._campaign.save()
 
     @functools.cached_property
@@ -271,9 +271,5 @@ class CampaignDir:
                 os.replace(source, target)
 
 
-def _sha256(text: str) -> str:
-    return "sha256:" + hashlib.sha256(text.encode("utf-8")).hexdigest()
-
-
 def state_digest(state) -> str:
-    return "sha256:" + hashlib.sha256(canonical_json(state).encode("utf-8")).hexdigest()
+    return sha256_of(state)

@@ -3,18 +3,14 @@ install it describes, and built. It lists every file an install wrote, with the 
 and the directories it created, as paths relative to the install base."""
 from __future__ import annotations
 
-import hashlib
 from pathlib import PurePosixPath
 
 from ..contract import validation
+from ..contract.campaign import sha256_bytes as digest  # noqa: F401  (install.py digests files with it)
 from ..contract.issues import ContractError
 from ..contract.paths import SKILL_ROOT
 from .layout import SKILL_NAME
 from .target import InstallProblem, Target, look
-
-
-def digest(data: bytes) -> str:
-    return "sha256:" + hashlib.sha256(data).hexdigest()
 
 
 def skill_version(root=SKILL_ROOT) -> str:
